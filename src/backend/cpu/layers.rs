@@ -1,0 +1,190 @@
+//! The MLP's layers as forward/backward pairs of plain functions over flat
+//! row-major slices (llm.c style). `b` is the number of rows (examples) in the
+//! slice; shapes are given in the comments.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use super::math;
+
+fn view(s: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols), &s[..rows * cols]).expect("buffer holds rows*cols")
+}
+
+fn view_mut(s: &mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((rows, cols), &mut s[..rows * cols]).expect("buffer holds rows*cols")
+}
+
+/// emb (b, T*E) = C[x]: x (b, T) token ids, C (V, E).
+pub fn embed_forward(emb: &mut [f32], c: &[f32], x: &[u32], e: usize) {
+    for (dst, &t) in emb.chunks_exact_mut(e).zip(x) {
+        let t = t as usize;
+        dst.copy_from_slice(&c[t * e..(t + 1) * e]);
+    }
+}
+
+/// dC (V, E) += the rows of demb (b, T*E) scattered by x (b, T).
+pub fn embed_backward(dc: &mut [f32], demb: &[f32], x: &[u32], e: usize) {
+    for (src, &t) in demb.chunks_exact(e).zip(x) {
+        let t = t as usize;
+        dc[t * e..(t + 1) * e].iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    }
+}
+
+/// out (b, N) = inp (b, K) @ w (K, N) + bias (N), or `+=` that when `add`.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_forward(
+    out: &mut [f32],
+    inp: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    b: usize,
+    k: usize,
+    n: usize,
+    add: bool,
+) {
+    let out = &mut out[..b * n];
+    match (add, bias) {
+        (false, Some(bias)) => out.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(bias)),
+        (false, None) => out.fill(0.0),
+        (true, Some(bias)) => out
+            .chunks_exact_mut(n)
+            .for_each(|row| row.iter_mut().zip(bias).for_each(|(o, c)| *o += c)),
+        (true, None) => {}
+    }
+    general_mat_mul(1.0, &view(inp, b, k), &view(w, k, n), 1.0, &mut view_mut(out, b, n));
+}
+
+/// dbias (N) = column sums of dout (b, N).
+pub fn bias_backward(dbias: &mut [f32], dout: &[f32], n: usize) {
+    dbias.fill(0.0);
+    for row in dout.chunks_exact(n) {
+        dbias.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+    }
+}
+
+/// dw (K, N) = inpᵀ @ dout; dbias (N) = column sums of dout;
+/// dinp (b, K) = dout @ wᵀ, or `+=` that when `add_dinp`. dout is (b, N).
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward(
+    dinp: Option<&mut [f32]>,
+    add_dinp: bool,
+    dw: Option<&mut [f32]>,
+    dbias: Option<&mut [f32]>,
+    dout: &[f32],
+    inp: &[f32],
+    w: &[f32],
+    (b, k, n): (usize, usize, usize),
+) {
+    let dout_v = view(dout, b, n);
+    if let Some(dw) = dw {
+        general_mat_mul(1.0, &view(inp, b, k).t(), &dout_v, 0.0, &mut view_mut(dw, k, n));
+    }
+    if let Some(dbias) = dbias {
+        bias_backward(dbias, &dout[..b * n], n);
+    }
+    if let Some(dinp) = dinp {
+        let beta = if add_dinp { 1.0 } else { 0.0 };
+        general_mat_mul(1.0, &dout_v, &view(w, k, n).t(), beta, &mut view_mut(dinp, b, k));
+    }
+}
+
+/// h = tanh(h), in place. (b, H)
+pub fn tanh_forward(h: &mut [f32]) {
+    h.iter_mut().for_each(|x| *x = math::tanh(*x));
+}
+
+/// dh *= 1 − h², in place. dh, h: (b, H)
+pub fn tanh_backward(dh: &mut [f32], h: &[f32]) {
+    dh.iter_mut().zip(h).for_each(|(d, y)| *d *= 1.0 - y * y);
+}
+
+/// Fused softmax + cross-entropy forward and backward over logits (b, V) and
+/// targets y (b): returns Σ −log p[y] and overwrites the logits with
+/// dlogits = (softmax − onehot(y)) · scale.
+pub fn softmax_xent(logits: &mut [f32], y: &[u32], v: usize, scale: f32) -> f64 {
+    let mut loss = 0.0f64;
+    for (row, &t) in logits.chunks_exact_mut(v).zip(y) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &z| m.max(z));
+        let zt = row[t as usize];
+        let mut sum = 0.0f32;
+        row.iter_mut().for_each(|z| {
+            *z = math::exp(*z - max);
+            sum += *z;
+        });
+        loss += (sum as f64).ln() - (zt - max) as f64;
+        let inv = scale / sum;
+        row.iter_mut().for_each(|z| *z *= inv);
+        row[t as usize] -= scale;
+    }
+    loss
+}
+
+/// Σ −log p[y] over logits (b, V) without touching them (evaluation).
+pub fn xent_loss(logits: &[f32], y: &[u32], v: usize) -> f64 {
+    let mut loss = 0.0f64;
+    for (row, &t) in logits.chunks_exact(v).zip(y) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &z| m.max(z));
+        let sum: f32 = row.iter().map(|&z| math::exp(z - max)).sum();
+        loss += (sum as f64).ln() - (row[t as usize] - max) as f64;
+    }
+    loss
+}
+
+// Embedding tables. An embedding followed by a linear layer is a lookup:
+// emb @ W = Σ_t C[x_t] @ W_t = Σ_t (C @ W_t)[x_t], with W_t the rows t·E..(t+1)·E
+// of W. When the vocabulary is smaller than the batch, precomputing the
+// (T, V, N) table C @ W_t turns the (b, T·E)×(T·E, N) matmul into T row gathers,
+// and the backward pass into a scatter of dout by token followed by two tiny
+// (V-sized) matmuls per position.
+
+/// table (T, V, N): table[t] = C (V, E) @ W[t·E..(t+1)·E] (E, N), W being (T·E, N).
+pub fn embed_table(table: &mut [f32], c: &[f32], w: &[f32], (t, v, e, n): (usize, usize, usize, usize)) {
+    for (tt, tab) in table.chunks_exact_mut(v * n).take(t).enumerate() {
+        let wt = &w[tt * e * n..(tt + 1) * e * n];
+        general_mat_mul(1.0, &view(c, v, e), &view(wt, e, n), 0.0, &mut view_mut(tab, v, n));
+    }
+}
+
+/// out (b, N) = bias (N) + Σ_t table[t, x[·, t]], or `+=` the sum when `bias` is None.
+/// x: (b, T), table: (T, V, N).
+pub fn table_forward(out: &mut [f32], table: &[f32], x: &[u32], bias: Option<&[f32]>, (t, v, n): (usize, usize, usize)) {
+    for (row, xs) in out.chunks_exact_mut(n).zip(x.chunks_exact(t)) {
+        if let Some(bias) = bias {
+            row.copy_from_slice(bias);
+        }
+        for (tt, &tok) in xs.iter().enumerate() {
+            let src = &table[(tt * v + tok as usize) * n..][..n];
+            row.iter_mut().zip(src).for_each(|(o, s)| *o += s);
+        }
+    }
+}
+
+/// s (T, V, N) = Σ_b onehot(x[b, t]) ⊗ dout[b]: the gradient of the table.
+pub fn table_backward(s: &mut [f32], dout: &[f32], x: &[u32], (t, v, n): (usize, usize, usize)) {
+    s[..t * v * n].fill(0.0);
+    for (row, xs) in dout.chunks_exact(n).zip(x.chunks_exact(t)) {
+        for (tt, &tok) in xs.iter().enumerate() {
+            let dst = &mut s[(tt * v + tok as usize) * n..][..n];
+            dst.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+        }
+    }
+}
+
+/// From the table gradient s (T, V, N): dW[t] = Cᵀ @ s[t] (E, N) and dC += s[t] @ W[t]ᵀ (V, E).
+#[allow(clippy::too_many_arguments)]
+pub fn table_backward_params(
+    dw: &mut [f32],
+    dc: &mut [f32],
+    s: &[f32],
+    c: &[f32],
+    w: &[f32],
+    (t, v, e, n): (usize, usize, usize, usize),
+) {
+    for tt in 0..t {
+        let st = view(&s[tt * v * n..], v, n);
+        let wt = view(&w[tt * e * n..], e, n);
+        general_mat_mul(1.0, &view(c, v, e).t(), &st, 0.0, &mut view_mut(&mut dw[tt * e * n..], e, n));
+        general_mat_mul(1.0, &st, &wt.t(), 1.0, &mut view_mut(dc, v, e));
+    }
+}

@@ -1,0 +1,180 @@
+//! The parameters: one flat f32 buffer with named views (llm.c style).
+//!
+//! ```text
+//! C  (V, E)    embedding table
+//! W1 (T*E, H)  hidden layer      b1 (H)
+//! W2 (H, V)    output layer      b2 (V)
+//! W3 (T*E, V)  direct connections (optional, Bengio 2003)
+//! ```
+
+use std::ops::Range;
+
+use crate::config::{Init, ModelConfig};
+use crate::rng::Rng;
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tensor {
+    C,
+    W1,
+    B1,
+    W2,
+    B2,
+    W3,
+}
+
+impl Tensor {
+    pub const ALL: [Tensor; 6] = [Tensor::C, Tensor::W1, Tensor::B1, Tensor::W2, Tensor::B2, Tensor::W3];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tensor::C => "C",
+            Tensor::W1 => "W1",
+            Tensor::B1 => "b1",
+            Tensor::W2 => "W2",
+            Tensor::B2 => "b2",
+            Tensor::W3 => "W3",
+        }
+    }
+
+    pub fn shape(self, cfg: &ModelConfig) -> Vec<usize> {
+        let (v, h, n_in) = (cfg.vocab_size, cfg.n_hidden, cfg.n_in());
+        match self {
+            Tensor::C => vec![v, cfg.n_embd],
+            Tensor::W1 => vec![n_in, h],
+            Tensor::B1 => vec![h],
+            Tensor::W2 => vec![h, v],
+            Tensor::B2 => vec![v],
+            Tensor::W3 => vec![n_in, v],
+        }
+    }
+}
+
+/// Where each tensor lives in the flat buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    ranges: [Option<Range<usize>>; 6],
+    pub total: usize,
+}
+
+impl Layout {
+    pub fn new(cfg: &ModelConfig) -> Self {
+        let mut total = 0;
+        let ranges = Tensor::ALL.map(|t| {
+            if t == Tensor::W3 && !cfg.direct {
+                return None;
+            }
+            let n: usize = t.shape(cfg).iter().product();
+            total += n;
+            Some(total - n..total)
+        });
+        Layout { ranges, total }
+    }
+
+    /// The tensor's range, or `None` for W3 without direct connections.
+    pub fn get(&self, t: Tensor) -> Option<Range<usize>> {
+        self.ranges[t as usize].clone()
+    }
+
+    pub fn range(&self, t: Tensor) -> Range<usize> {
+        self.get(t).unwrap_or(0..0)
+    }
+
+    /// The tensors present in this model, in buffer order.
+    pub fn tensors(&self) -> impl Iterator<Item = (Tensor, Range<usize>)> + '_ {
+        Tensor::ALL.into_iter().filter_map(|t| self.get(t).map(|r| (t, r)))
+    }
+}
+
+/// A model's configuration and its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub cfg: ModelConfig,
+    pub layout: Layout,
+    pub data: Vec<f32>,
+}
+
+impl Params {
+    pub fn zeros(cfg: &ModelConfig) -> Self {
+        let layout = Layout::new(cfg);
+        Params { cfg: cfg.clone(), data: vec![0.0; layout.total], layout }
+    }
+
+    /// Draws the parameters with `init` from a seeded stream (C, W1, b1, W2, b2, W3 in order).
+    pub fn init(cfg: &ModelConfig, init: Init, seed: u64) -> Result<Self> {
+        cfg.validate()?;
+        let mut p = Params::zeros(cfg);
+        let mut rng = Rng::new(seed);
+        let fan_in = cfg.n_in() as f64;
+        for (t, r) in p.layout.clone().tensors() {
+            let draw: &mut dyn FnMut(&mut Rng) -> f64 = match (init, t) {
+                (Init::Naive, _) | (_, Tensor::C) => &mut |g| g.normal(),
+                (Init::SmallOutput, Tensor::W1 | Tensor::B1) => &mut |g| g.normal(),
+                (Init::SmallOutput, Tensor::W2) => &mut |g| g.uniform() * 0.01,
+                (Init::Kaiming, Tensor::W1) => &mut |g| g.normal() * (5.0 / 3.0) / fan_in.sqrt(),
+                (Init::Kaiming, Tensor::B1 | Tensor::W2) => &mut |g| g.normal() * 0.01,
+                (_, Tensor::B2 | Tensor::W3) => &mut |_| 0.0,
+            };
+            p.data[r].iter_mut().for_each(|x| *x = draw(&mut rng) as f32);
+        }
+        Ok(p)
+    }
+
+    pub fn from_data(cfg: &ModelConfig, data: Vec<f32>) -> Result<Self> {
+        let layout = Layout::new(cfg);
+        if data.len() != layout.total {
+            return Err(Error::Weights(format!(
+                "expected {} parameters for this model, found {}",
+                layout.total,
+                data.len()
+            )));
+        }
+        Ok(Params { cfg: cfg.clone(), layout, data })
+    }
+
+    pub fn get(&self, t: Tensor) -> &[f32] {
+        &self.data[self.layout.range(t)]
+    }
+
+    pub fn get_mut(&mut self, t: Tensor) -> &mut [f32] {
+        let r = self.layout.range(t);
+        &mut self.data[r]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(direct: bool) -> ModelConfig {
+        ModelConfig { vocab_size: 27, block_size: 3, n_embd: 10, n_hidden: 200, direct }
+    }
+
+    #[test]
+    fn layout_is_contiguous_and_sized() {
+        let l = Layout::new(&cfg(false));
+        assert_eq!(l.range(Tensor::C), 0..270);
+        assert_eq!(l.range(Tensor::W1), 270..6270);
+        assert_eq!(l.total, 270 + 6000 + 200 + 5400 + 27);
+        assert_eq!(l.get(Tensor::W3), None);
+        let l3 = Layout::new(&cfg(true));
+        assert_eq!(l3.total, l.total + 30 * 27);
+        assert_eq!(l3.tensors().count(), 6);
+    }
+
+    #[test]
+    fn init_schemes_have_their_scales() {
+        let std = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+        let naive = Params::init(&cfg(true), Init::Naive, 1).unwrap();
+        assert!((std(naive.get(Tensor::W2)) - 1.0).abs() < 0.05);
+        let small = Params::init(&cfg(true), Init::SmallOutput, 1).unwrap();
+        assert!(small.get(Tensor::W2).iter().all(|&w| (0.0..0.01).contains(&w)));
+        assert!(small.get(Tensor::B2).iter().all(|&w| w == 0.0));
+        assert!(small.get(Tensor::W3).iter().all(|&w| w == 0.0));
+        let k = Params::init(&cfg(false), Init::Kaiming, 1).unwrap();
+        let want = (5.0 / 3.0) / 30f32.sqrt();
+        assert!((std(k.get(Tensor::W1)) - want).abs() < 0.02 * want);
+        assert_eq!(Params::init(&cfg(false), Init::Kaiming, 1).unwrap(), k);
+        assert_ne!(Params::init(&cfg(false), Init::Kaiming, 2).unwrap(), k);
+    }
+}
