@@ -100,7 +100,9 @@ pub enum Schedule {
     #[default]
     Constant,
     Steps(Vec<(u64, f32)>),
-    Cosine { floor: f32 },
+    Cosine {
+        floor: f32,
+    },
 }
 
 impl Schedule {
@@ -108,9 +110,7 @@ impl Schedule {
     pub fn lr(&self, base: f32, step: u64, total: u64) -> f32 {
         match self {
             Schedule::Constant => base,
-            Schedule::Steps(points) => {
-                points.iter().filter(|(at, _)| step >= *at).fold(base, |lr, (_, f)| lr * f)
-            }
+            Schedule::Steps(points) => points.iter().filter(|(at, _)| step >= *at).fold(base, |lr, (_, f)| lr * f),
             Schedule::Cosine { floor } => {
                 let t = if total > 1 { step.min(total - 1) as f64 / (total - 1) as f64 } else { 1.0 };
                 let c = 0.5 * (1.0 + (std::f64::consts::PI * t).cos());
@@ -323,7 +323,8 @@ impl Preset {
             },
             "e02" => Preset {
                 name: "e02",
-                about: "E02 initialisation: the seed config (T=3, E=50, H=100) with small output weights, starting at ln V",
+                about:
+                    "E02 initialisation: the seed config (T=3, E=50, H=100) with small output weights, starting at ln V",
                 block_size: 3,
                 n_embd: 50,
                 n_hidden: 100,
@@ -346,13 +347,13 @@ impl Preset {
                 n_hidden: 300,
                 direct: true,
                 train: TrainConfig {
-                    steps: 60_000,
+                    steps: 15_000,
                     batch_size: 512,
                     lr: 0.003,
                     lr_decay: Schedule::Cosine { floor: 0.02 },
                     optimizer: Optimizer::Adam,
                     init: Init::Kaiming,
-                    eval_every: 10_000,
+                    eval_every: 5_000,
                     ..base
                 },
             },

@@ -1,10 +1,19 @@
 //! Word list → vocabulary → context windows → the notebook's 80/10/10 split.
 
+use crate::config::MAX_BLOCK;
 use crate::pyrandom::PyRandom;
 use crate::{Error, Result};
 
 /// The start/end token. It is always index 0 and may not appear inside a word.
 pub const DOT: char = '.';
+
+/// Largest word list accepted, in bytes (names.txt is 0.2 MB). Bigger files are
+/// refused before parsing, so a wrong file cannot exhaust a browser tab's memory.
+pub const MAX_TEXT_BYTES: usize = 16 << 20;
+
+/// Most token ids the three splits may hold together, examples × (block_size + 1):
+/// 512 MiB of u32, whatever the block size.
+pub const MAX_DATASET_IDS: usize = 1 << 27;
 
 /// Characters of the data set, sorted, with [`DOT`] at index 0.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,10 +83,15 @@ impl Vocab {
 
 /// Splits UTF-8 text into words: one per line, trimmed, CRLF accepted, blank lines skipped.
 pub fn parse_words(bytes: &[u8]) -> Result<Vec<String>> {
+    if bytes.len() > MAX_TEXT_BYTES {
+        return Err(Error::Data(format!(
+            "the file is {:.1} MiB, more than the {} MiB allowed; use a smaller word list",
+            bytes.len() as f64 / (1 << 20) as f64,
+            MAX_TEXT_BYTES >> 20
+        )));
+    }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Error::Data(
-            "the file is UTF-16 text; save it as UTF-8 with one word per line".into(),
-        ));
+        return Err(Error::Data("the file is UTF-16 text; save it as UTF-8 with one word per line".into()));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Error::Data(format!(
@@ -182,22 +196,30 @@ impl Dataset {
     /// Parses `text`, builds the vocabulary from it and splits the words exactly as
     /// `random.seed(seed); random.shuffle(words); n1 = int(0.8*len(words)); n2 = int(0.9*len(words))`.
     pub fn new(text: &[u8], block_size: usize, seed: u64) -> Result<Self> {
-        if block_size == 0 {
-            return Err(Error::config("block_size", "must be at least 1"));
+        if !(1..=MAX_BLOCK).contains(&block_size) {
+            return Err(Error::config("block_size", format!("{block_size} is out of range; use 1..={MAX_BLOCK}")));
         }
         let mut words = parse_words(text)?;
+        let examples: usize = words.iter().map(|w| w.chars().count() + 1).sum();
+        if examples * (block_size + 1) > MAX_DATASET_IDS {
+            return Err(Error::Data(format!(
+                "{examples} examples with block_size {block_size} need more memory than allowed; \
+                 use a smaller block_size or fewer words"
+            )));
+        }
         let vocab = Vocab::from_words(&words);
         PyRandom::new(seed).shuffle(&mut words);
         let n = words.len() as f64;
         let (n1, n2) = ((0.8 * n) as usize, (0.9 * n) as usize);
-        let build = |ws: &[String]| Split::build(ws, &vocab, block_size);
-        let (train, dev, test) = (build(&words[..n1])?, build(&words[n1..n2])?, build(&words[n2..])?);
-        if train.is_empty() {
+        // Up to 5 words leave the dev split empty (a NaN dev loss), 1 word the train split too.
+        if n2 == n1 {
             return Err(Error::Data(format!(
-                "{} word(s) leave nothing to train on after the 80/10/10 split; use at least 2 words",
+                "{} word(s) are too few to split 80/10/10 into train, dev and test; use at least 6 words",
                 words.len()
             )));
         }
+        let build = |ws: &[String]| Split::build(ws, &vocab, block_size);
+        let (train, dev, test) = (build(&words[..n1])?, build(&words[n1..n2])?, build(&words[n2..])?);
         Ok(Dataset { vocab, block_size, words, n1, n2, train, dev, test })
     }
 
@@ -273,7 +295,9 @@ mod tests {
 
     #[test]
     fn too_few_words_is_an_error() {
-        assert!(Dataset::new(b"emma\n", 3, 42).unwrap_err().to_string().contains("at least 2"));
+        assert!(Dataset::new(b"emma\n", 3, 42).unwrap_err().to_string().contains("at least 6"));
+        assert!(Dataset::new(b"a\nb\nc\nd\ne\n", 3, 42).unwrap_err().to_string().contains("at least 6"));
+        assert!(Dataset::new(b"a\nb\nc\nd\ne\nf\n", 3, 42).is_ok());
         assert!(Dataset::new(b"emma\nava\n", 0, 42).unwrap_err().to_string().contains("block_size"));
     }
 }

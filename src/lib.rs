@@ -13,6 +13,7 @@ pub mod pyrandom;
 pub mod rng;
 pub mod sample;
 pub mod train;
+pub mod web;
 pub mod weights;
 
 pub use error::{Error, Result};

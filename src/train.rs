@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::config::TrainConfig;
 use crate::data::SplitName;
+use crate::model::Params;
 use crate::{Error, Result};
 
 /// Mean cross-entropy over each split.
@@ -23,11 +24,18 @@ pub struct Trainer<B: Backend> {
     pub step: u64,
     /// The minibatch loss of every completed step.
     pub history: Vec<f32>,
+    /// Parameters and step saved by [`Trainer::checkpoint`].
+    last_good: Option<(u64, Params)>,
 }
+
+/// A loss this many times the first step's loss counts as divergence: the
+/// first loss is at least about ln V for any sensible init, and training that
+/// works never climbs that far above where it started.
+pub const BLOWUP_FACTOR: f32 = 4.0;
 
 impl<B: Backend> Trainer<B> {
     pub fn new(backend: B, cfg: TrainConfig) -> Self {
-        Trainer { backend, cfg, step: 0, history: Vec::new() }
+        Trainer { backend, cfg, step: 0, history: Vec::new(), last_good: None }
     }
 
     pub fn done(&self) -> bool {
@@ -35,20 +43,39 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Runs up to `n` more steps, never past `cfg.steps`, and returns their losses.
-    /// A non-finite loss ends the run with [`Error::Diverged`]; the backend keeps
-    /// the parameters from before that step, so training can resume with a smaller rate.
+    /// A non-finite loss, or one [`BLOWUP_FACTOR`] times the first, ends the run
+    /// with [`Error::Diverged`]. After a non-finite loss the backend still holds
+    /// the parameters from before that step; after a blow-up,
+    /// [`Trainer::restore`] goes back to the last checkpoint.
     pub async fn run(&mut self, n: u64) -> Result<&[f32]> {
         let n = n.min(self.cfg.steps.saturating_sub(self.step));
         let lrs: Vec<f32> = (self.step..self.step + n).map(|s| self.cfg.lr_at(s)).collect();
         let losses = self.backend.train(self.step, &lrs).await?;
         let start = self.history.len();
-        let good = losses.iter().position(|l| !l.is_finite()).unwrap_or(losses.len());
+        let limit = BLOWUP_FACTOR * self.history.first().or(losses.first()).copied().unwrap_or(f32::INFINITY);
+        let good = losses.iter().position(|&l| !(l.is_finite() && l <= limit)).unwrap_or(losses.len());
         self.history.extend_from_slice(&losses[..good]);
         self.step += good as u64;
         if good < losses.len() {
             return Err(Error::Diverged { step: self.step, loss: losses[good] });
         }
         Ok(&self.history[start..])
+    }
+
+    /// Remembers the current parameters as the last good ones.
+    pub async fn checkpoint(&mut self) -> Result<()> {
+        self.last_good = Some((self.step, self.backend.params().await?));
+        Ok(())
+    }
+
+    /// Goes back to the last checkpoint (parameters and step count; the
+    /// optimizer state restarts). Returns the step it went back to, if any.
+    pub fn restore(&mut self) -> Result<Option<u64>> {
+        let Some((step, params)) = &self.last_good else { return Ok(None) };
+        self.backend.set_params(params)?;
+        self.step = *step;
+        self.history.truncate(*step as usize);
+        Ok(Some(*step))
     }
 
     pub async fn evaluate(&mut self, split: SplitName) -> Result<f32> {

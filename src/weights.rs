@@ -10,7 +10,7 @@ use safetensors::{Dtype, SafeTensors};
 use crate::backend::OptState;
 use crate::config::{ModelConfig, TrainConfig};
 use crate::data::Vocab;
-use crate::model::Params;
+use crate::model::{Layout, Params};
 use crate::{Error, Result};
 
 const FORMAT: &str = "makemore-wasm/1";
@@ -33,11 +33,8 @@ fn to_bytes(x: &[f32]) -> Vec<u8> {
 
 pub fn save(ck: &Checkpoint) -> Result<Vec<u8>> {
     let p = &ck.params;
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = p
-        .layout
-        .tensors()
-        .map(|(t, r)| (t.name().to_string(), t.shape(&p.cfg), to_bytes(&p.data[r])))
-        .collect();
+    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> =
+        p.layout.tensors().map(|(t, r)| (t.name().to_string(), t.shape(&p.cfg), to_bytes(&p.data[r]))).collect();
     if let Some(opt) = &ck.opt {
         owned.push((OPT_M.into(), vec![opt.m.len()], to_bytes(&opt.m)));
         owned.push((OPT_V.into(), vec![opt.v.len()], to_bytes(&opt.v)));
@@ -72,11 +69,14 @@ mod erased {
 
 pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
     let bad = |what: String| Error::Weights(what);
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("not a valid safetensors file ({e}); was it truncated or is it another kind of file?")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
+        bad(format!("not a valid safetensors file ({e}); was it truncated or is it another kind of file?"))
+    })?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    let field = |k: &str| meta.get(k).ok_or_else(|| bad(format!("the metadata has no {k:?}; this file was not saved by makemore-wasm")));
+    let field = |k: &str| {
+        meta.get(k).ok_or_else(|| bad(format!("the metadata has no {k:?}; this file was not saved by makemore-wasm")))
+    };
     if field("format")? != FORMAT {
         return Err(bad(format!("unknown format {:?}; expected {FORMAT:?}", meta["format"])));
     }
@@ -84,7 +84,11 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
     cfg.validate().map_err(|e| bad(format!("the stored model config is invalid: {e}")))?;
     let vocab = Vocab::from_string(field("vocab")?)?;
     if vocab.len() != cfg.vocab_size {
-        return Err(bad(format!("the vocabulary has {} characters but the model expects {}", vocab.len(), cfg.vocab_size)));
+        return Err(bad(format!(
+            "the vocabulary has {} characters but the model expects {}",
+            vocab.len(),
+            cfg.vocab_size
+        )));
     }
     let step = field("step")?.parse().map_err(|_| bad("the step count is not a number".into()))?;
     let train = meta
@@ -102,11 +106,19 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
         }
         Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
     };
+    // Checked before allocating, so a small file cannot claim a model of hundreds of MB.
+    let n = Layout::new(&cfg).total;
+    if bytes.len() < 4 * n {
+        return Err(bad(format!(
+            "the model config asks for {n} parameters ({} bytes) but the file has only {} bytes",
+            4 * n,
+            bytes.len()
+        )));
+    }
     let mut params = Params::zeros(&cfg);
     for (t, r) in params.layout.clone().tensors() {
         params.data[r].copy_from_slice(&read(t.name(), &t.shape(&cfg))?);
     }
-    let n = params.data.len();
     let opt = match (st.tensor(OPT_M).is_ok(), st.tensor(OPT_V).is_ok()) {
         (true, true) => Some(OptState { m: read(OPT_M, &[n])?, v: read(OPT_V, &[n])? }),
         (false, false) => None,

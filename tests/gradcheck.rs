@@ -20,7 +20,8 @@ fn reference_loss(p: &[f64], params: &Params, l2: L2, x: &[u32], y: &[u32]) -> f
     let mut total = 0.0;
     for (xs, &target) in x.chunks(t).zip(y) {
         let emb: Vec<f64> = xs.iter().flat_map(|&tok| c[tok as usize * e..(tok as usize + 1) * e].to_vec()).collect();
-        let hid: Vec<f64> = (0..h).map(|j| (b1[j] + (0..t * e).map(|i| emb[i] * w1[i * h + j]).sum::<f64>()).tanh()).collect();
+        let hid: Vec<f64> =
+            (0..h).map(|j| (b1[j] + (0..t * e).map(|i| emb[i] * w1[i * h + j]).sum::<f64>()).tanh()).collect();
         let logits: Vec<f64> = (0..v)
             .map(|k| {
                 let mut z = b2[k] + (0..h).map(|j| hid[j] * w2[j * v + k]).sum::<f64>();
@@ -36,7 +37,10 @@ fn reference_loss(p: &[f64], params: &Params, l2: L2, x: &[u32], y: &[u32]) -> f
         total += lse - logits[target as usize];
     }
     let mean_sq = |tensor: Tensor| at(tensor).iter().map(|w| w * w).sum::<f64>() / at(tensor).len() as f64;
-    total / y.len() as f64 + l2.c as f64 * mean_sq(Tensor::C) + l2.w1 as f64 * mean_sq(Tensor::W1) + l2.w2 as f64 * mean_sq(Tensor::W2)
+    total / y.len() as f64
+        + l2.c as f64 * mean_sq(Tensor::C)
+        + l2.w1 as f64 * mean_sq(Tensor::W1)
+        + l2.w2 as f64 * mean_sq(Tensor::W2)
 }
 
 fn setup(direct: bool, batch: usize, text: &str, emb: usize, hidden: usize) -> (Dataset, Params, TrainConfig) {
@@ -79,7 +83,12 @@ fn check(direct: bool, batch: usize, text: &str, emb: usize, hidden: usize, stri
             let down = reference_loss(&q, &params, train.l2, &x, &y);
             let numeric = (up - down) / (2.0 * h);
             let err = (grad[i] as f64 - numeric).abs() / numeric.abs().max(1e-3 * scale);
-            assert!(err < 1e-3, "{}[{i}]: analytic {} vs numeric {numeric} (direct {direct}, batch {batch})", tensor.name(), grad[i]);
+            assert!(
+                err < 1e-3,
+                "{}[{i}]: analytic {} vs numeric {numeric} (direct {direct}, batch {batch})",
+                tensor.name(),
+                grad[i]
+            );
         }
     }
 }

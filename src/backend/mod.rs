@@ -9,6 +9,7 @@ use crate::model::Params;
 use crate::Result;
 
 pub mod cpu;
+pub mod gpu;
 
 /// Adam's constants (PyTorch's defaults).
 pub const ADAM_BETA1: f32 = 0.9;

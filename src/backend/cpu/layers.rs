@@ -11,8 +11,54 @@ fn view(s: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
     ArrayView2::from_shape((rows, cols), &s[..rows * cols]).expect("buffer holds rows*cols")
 }
 
-fn view_mut(s: &mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'_, f32> {
-    ArrayViewMut2::from_shape((rows, cols), &mut s[..rows * cols]).expect("buffer holds rows*cols")
+/// Below this many multiply-adds a plain loop beats packing for a blocked matmul.
+const SMALL_MATMUL: usize = 1 << 17;
+
+/// c (M, N) = β·c + op(a) @ op(b), where op(a) is a (M, K) or, when `ta`, the
+/// transpose of a stored (K, M); likewise op(b) is b (K, N) or bᵀ of b (N, K).
+pub fn matmul(c: &mut [f32], beta: f32, a: &[f32], ta: bool, b: &[f32], tb: bool, (m, k, n): (usize, usize, usize)) {
+    let c = &mut c[..m * n];
+    if m * k * n > SMALL_MATMUL {
+        let av = if ta { view(a, k, m).reversed_axes() } else { view(a, m, k) };
+        let bv = if tb { view(b, n, k).reversed_axes() } else { view(b, k, n) };
+        let mut cv = ArrayViewMut2::from_shape((m, n), c).expect("buffer holds m*n");
+        return general_mat_mul(1.0, &av, &bv, beta, &mut cv);
+    }
+    let a_at = |i: usize, kk: usize| if ta { a[kk * m + i] } else { a[i * k + kk] };
+    for (i, row) in c.chunks_exact_mut(n).enumerate() {
+        if tb && !ta {
+            // c[i, j] = a[i, :] · b[j, :], both rows contiguous.
+            let ar = &a[i * k..(i + 1) * k];
+            for (j, o) in row.iter_mut().enumerate() {
+                *o = beta * *o + dot(ar, &b[j * k..(j + 1) * k]);
+            }
+            continue;
+        }
+        if beta == 0.0 {
+            row.fill(0.0);
+        }
+        for kk in 0..k {
+            let x = a_at(i, kk);
+            if tb {
+                row.iter_mut().enumerate().for_each(|(j, o)| *o += x * b[j * k + kk]);
+            } else {
+                row.iter_mut().zip(&b[kk * n..(kk + 1) * n]).for_each(|(o, w)| *o += x * w);
+            }
+        }
+    }
+}
+
+/// x · y with eight independent partial sums, so the loop vectorizes.
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f32 = xc.remainder().iter().zip(yc.remainder()).map(|(a, b)| a * b).sum();
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// emb (b, T*E) = C[x]: x (b, T) token ids, C (V, E).
@@ -47,12 +93,12 @@ pub fn linear_forward(
     match (add, bias) {
         (false, Some(bias)) => out.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(bias)),
         (false, None) => out.fill(0.0),
-        (true, Some(bias)) => out
-            .chunks_exact_mut(n)
-            .for_each(|row| row.iter_mut().zip(bias).for_each(|(o, c)| *o += c)),
+        (true, Some(bias)) => {
+            out.chunks_exact_mut(n).for_each(|row| row.iter_mut().zip(bias).for_each(|(o, c)| *o += c))
+        }
         (true, None) => {}
     }
-    general_mat_mul(1.0, &view(inp, b, k), &view(w, k, n), 1.0, &mut view_mut(out, b, n));
+    matmul(out, 1.0, inp, false, w, false, (b, k, n));
 }
 
 /// dbias (N) = column sums of dout (b, N).
@@ -76,16 +122,15 @@ pub fn linear_backward(
     w: &[f32],
     (b, k, n): (usize, usize, usize),
 ) {
-    let dout_v = view(dout, b, n);
     if let Some(dw) = dw {
-        general_mat_mul(1.0, &view(inp, b, k).t(), &dout_v, 0.0, &mut view_mut(dw, k, n));
+        matmul(dw, 0.0, inp, true, dout, false, (k, b, n));
     }
     if let Some(dbias) = dbias {
         bias_backward(dbias, &dout[..b * n], n);
     }
     if let Some(dinp) = dinp {
         let beta = if add_dinp { 1.0 } else { 0.0 };
-        general_mat_mul(1.0, &dout_v, &view(w, k, n).t(), beta, &mut view_mut(dinp, b, k));
+        matmul(dinp, beta, dout, false, w, true, (b, n, k));
     }
 }
 
@@ -142,13 +187,19 @@ pub fn xent_loss(logits: &[f32], y: &[u32], v: usize) -> f64 {
 pub fn embed_table(table: &mut [f32], c: &[f32], w: &[f32], (t, v, e, n): (usize, usize, usize, usize)) {
     for (tt, tab) in table.chunks_exact_mut(v * n).take(t).enumerate() {
         let wt = &w[tt * e * n..(tt + 1) * e * n];
-        general_mat_mul(1.0, &view(c, v, e), &view(wt, e, n), 0.0, &mut view_mut(tab, v, n));
+        matmul(tab, 0.0, c, false, wt, false, (v, e, n));
     }
 }
 
 /// out (b, N) = bias (N) + Σ_t table[t, x[·, t]], or `+=` the sum when `bias` is None.
 /// x: (b, T), table: (T, V, N).
-pub fn table_forward(out: &mut [f32], table: &[f32], x: &[u32], bias: Option<&[f32]>, (t, v, n): (usize, usize, usize)) {
+pub fn table_forward(
+    out: &mut [f32],
+    table: &[f32],
+    x: &[u32],
+    bias: Option<&[f32]>,
+    (t, v, n): (usize, usize, usize),
+) {
     for (row, xs) in out.chunks_exact_mut(n).zip(x.chunks_exact(t)) {
         if let Some(bias) = bias {
             row.copy_from_slice(bias);
@@ -182,9 +233,9 @@ pub fn table_backward_params(
     (t, v, e, n): (usize, usize, usize, usize),
 ) {
     for tt in 0..t {
-        let st = view(&s[tt * v * n..], v, n);
-        let wt = view(&w[tt * e * n..], e, n);
-        general_mat_mul(1.0, &view(c, v, e).t(), &st, 0.0, &mut view_mut(&mut dw[tt * e * n..], e, n));
-        general_mat_mul(1.0, &st, &wt.t(), 1.0, &mut view_mut(dc, v, e));
+        let st = &s[tt * v * n..(tt + 1) * v * n];
+        let wt = &w[tt * e * n..(tt + 1) * e * n];
+        matmul(&mut dw[tt * e * n..], 0.0, c, true, st, false, (e, v, n));
+        matmul(dc, 1.0, st, false, wt, true, (v, n, e));
     }
 }

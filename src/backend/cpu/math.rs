@@ -12,28 +12,31 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let k = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let k = shifted - ROUND;
+    // k as an integer, read from the mantissa of `shifted` (a float→int cast
+    // would saturate and keep the loop from vectorizing).
+    let ki = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
     let r = (x - k * LN2_HI) - k * LN2_LO; // |r| <= ln2/2
-    // Taylor series of e^r to degree 7: error < 0.347^8/8! ≈ 5e-9.
+                                           // Taylor series of e^r to degree 7: error < 0.347^8/8! ≈ 5e-9.
     let p = 1.0
         + r * (1.0
             + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    f32::from_bits(((k as i32 + 127) << 23) as u32) * p
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    f32::from_bits(((ki + 127) << 23) as u32) * p
 }
 
 /// tanh(x): an odd Taylor polynomial near 0, 1 − 2/(e^{2|x|}+1) elsewhere.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    let a = x.abs().min(9.0);
+    let a = x.abs();
+    let a = if a > 10.0 { 10.0 } else { a }; // not `min`, which would turn NaN into 10
     let big = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
     let a2 = a * a;
     let small = a
         * (1.0
             + a2 * (-1.0 / 3.0
-                + a2 * (2.0 / 15.0
-                    + a2 * (-17.0 / 315.0 + a2 * (62.0 / 2835.0 + a2 * (-1382.0 / 155_925.0))))));
+                + a2 * (2.0 / 15.0 + a2 * (-17.0 / 315.0 + a2 * (62.0 / 2835.0 + a2 * (-1382.0 / 155_925.0))))));
     let t = if a < 0.5 { small } else { big };
     t.copysign(x)
 }
@@ -57,5 +60,6 @@ mod tests {
         assert_eq!(super::tanh(0.0), 0.0);
         assert_eq!(super::tanh(100.0), 1.0);
         assert_eq!(super::tanh(-100.0), -1.0);
+        assert!(super::tanh(f32::NAN).is_nan() && super::exp(f32::NAN).is_nan());
     }
 }

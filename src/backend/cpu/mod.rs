@@ -131,7 +131,16 @@ impl Shard {
         let dlogits = &self.logits[..b * v];
         let g = GradViews::new(&mut self.grads, p);
         g.c.fill(0.0);
-        linear_backward(Some(&mut self.dh), false, Some(g.w2), Some(g.b2), dlogits, &self.h, p.get(Tensor::W2), (b, h, v));
+        linear_backward(
+            Some(&mut self.dh),
+            false,
+            Some(g.w2),
+            Some(g.b2),
+            dlogits,
+            &self.h,
+            p.get(Tensor::W2),
+            (b, h, v),
+        );
         tanh_backward(&mut self.dh[..b * h], &self.h[..b * h]); // dpre (b, H)
         let dpre = &self.dh[..b * h];
         bias_backward(g.b1, dpre, h);
@@ -186,7 +195,8 @@ impl<'a> GradViews<'a> {
             rest = tail;
             head
         };
-        let (c, w1, b1, w2, b2) = (take(Tensor::C), take(Tensor::W1), take(Tensor::B1), take(Tensor::W2), take(Tensor::B2));
+        let (c, w1, b1, w2, b2) =
+            (take(Tensor::C), take(Tensor::W1), take(Tensor::B1), take(Tensor::W2), take(Tensor::B2));
         let w3 = p.cfg.direct.then(|| take(Tensor::W3));
         GradViews { c, w1, b1, w2, b2, w3 }
     }
@@ -377,7 +387,9 @@ impl Backend for CpuBackend {
         for s in &mut self.shards[..n_sh] {
             s.reserve(&p.cfg, rows, p.data.len());
         }
-        let total = for_shards(&mut self.shards[..n_sh], |i, s| s.eval_range(p, tables, data, (i * per)..((i + 1) * per).min(n)));
+        let total = for_shards(&mut self.shards[..n_sh], |i, s| {
+            s.eval_range(p, tables, data, (i * per)..((i + 1) * per).min(n))
+        });
         Ok((total / n as f64) as f32)
     }
 

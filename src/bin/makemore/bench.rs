@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use makemore::backend::cpu::CpuBackend;
+use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
 use makemore::config::{Init, ModelConfig, Schedule, TrainConfig};
 use makemore::data::Dataset;
@@ -24,8 +25,8 @@ pub struct BenchArgs {
     /// Configs: seed, lecture, big.
     #[arg(long, value_delimiter = ',', default_value = "seed,lecture")]
     configs: Vec<String>,
-    /// Paths: pytorch-cpu, cpu.
-    #[arg(long, value_delimiter = ',', default_value = "pytorch-cpu,cpu")]
+    /// Paths: pytorch-cpu, cpu, gpu.
+    #[arg(long, value_delimiter = ',', default_value = "pytorch-cpu,cpu,gpu")]
     paths: Vec<String>,
     /// Python with torch (made by bench/setup.sh).
     #[arg(long, default_value = "bench/.venv/bin/python")]
@@ -84,10 +85,35 @@ fn ours(path: &str, cfg: &BenchConfig, text: &[u8], seconds: f64) -> Result<Row>
     let chunk = (200_000 / cfg.batch as u64).clamp(1, 100);
     let sps = match path {
         "cpu" => pollster::block_on(measure(&mut CpuBackend::new(&data, params, &t)?, seconds, chunk))?,
+        "gpu" => return pollster::block_on(gpu(&data, params, &t, seconds, chunk)),
         other => return Err(Error::config("paths", format!("unknown path {other:?}"))),
     };
     let threads = rayon::current_num_threads();
     Ok(Row { steps_per_sec: sps, note: format!("native, {threads} threads") })
+}
+
+/// The gpu row, noting how much of a step is dispatch overhead: the time of as
+/// many empty-kernel dispatches as `chunk` steps make, in one submission, against
+/// the time of those steps.
+async fn gpu(data: &Dataset, params: Params, t: &TrainConfig, seconds: f64, chunk: u64) -> Result<Row> {
+    let mut g = GpuBackend::new(data, params, t).await?;
+    let sps = measure(&mut g, seconds, chunk).await?;
+    let reps = (seconds * sps / chunk as f64).ceil().max(1.0) as u64;
+    let start = Instant::now();
+    for _ in 0..reps {
+        g.dispatch_only(chunk as usize).await?;
+    }
+    let empty = start.elapsed().as_secs_f64() / (reps * chunk) as f64;
+    Ok(Row {
+        steps_per_sec: sps,
+        note: format!(
+            "{}, {chunk} steps/submission; dispatch overhead {:.0}% of a step ({:.0} of {:.0} µs)",
+            g.adapter_name(),
+            100.0 * empty * sps,
+            empty * 1e6,
+            1e6 / sps
+        ),
+    })
 }
 
 fn pytorch(python: &Path, cfg: &BenchConfig, data: &Path, seconds: f64) -> Result<Row> {
@@ -114,7 +140,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let data_path = args.data.clone().or_else(|| shared.exists().then(|| shared.to_path_buf()));
     let text = match &data_path {
         Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display())))?,
-        None => super::BUNDLED_NAMES.to_vec(),
+        None => crate::cli::BUNDLED_NAMES.to_vec(),
     };
     let data_name = data_path.as_ref().map_or("bundled data/names.txt".to_string(), |p| p.display().to_string());
     println!("data: {data_name}; {} s per cell\n", args.seconds);

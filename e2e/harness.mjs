@@ -1,0 +1,71 @@
+// Shared setup for the page tests: the static server (scripts/serve.mjs on a
+// free port) and /usr/bin/chromium through playwright-core, with WebGPU on
+// SwiftShader. The page must already be built (scripts/build-web.sh).
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = join(here, '..');
+export const screenshots = join(here, 'screenshots');
+export const downloads = join(here, 'downloads');
+
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const FLAGS = [
+    '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+    '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+/** Serves www/; resolves to {url, close}. */
+export function serve() {
+    const child = spawn(process.execPath, [join(repo, 'scripts/serve.mjs'), '--root', join(repo, 'www'), '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+        child.stdout.setEncoding('utf8').on('data', (line) => {
+            const match = line.match(/serving (http:\S+)/);
+            if (match) resolve({ url: match[1], close: () => child.kill() });
+        });
+    });
+}
+
+export async function launch() {
+    mkdirSync(screenshots, { recursive: true });
+    mkdirSync(downloads, { recursive: true });
+    return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+}
+
+/**
+ * Opens the page at `query` and records what it asks the network for, so a test
+ * can check that nothing left the origin, and every console error.
+ */
+export async function openPage(browser, url, query = '') {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const requests = [];
+    const errors = [];
+    page.on('request', (req) => requests.push(req.url()));
+    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${url}${query}`);
+    await page.locator('#start:not([disabled])').waitFor({ timeout: 60_000 });
+    return { page, requests, errors };
+}
+
+/** Waits until the text of `selector`, read as a number, is below `below` or at least `atLeast`. */
+export async function waitForNumber(page, selector, { below = -Infinity, atLeast = Infinity }, timeout) {
+    await page.waitForFunction(
+        ([sel, lo, hi]) => {
+            const x = parseFloat(document.querySelector(sel).textContent.replace(/,/g, ''));
+            return x < lo || x >= hi;
+        },
+        [selector, below, atLeast],
+        { timeout, polling: 200 },
+    );
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what building, serving and testing need, skipping whatever is
+# already there: Debian packages (Chromium + driver for browser tests, Mesa's
+# lavapipe Vulkan driver for native GPU tests, binaryen's wasm-opt), the wasm
+# target, wasm-pack and the wasm-bindgen CLI pinned to Cargo.lock's version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+
+if ! command -v cargo >/dev/null; then
+    log "cargo not found: install Rust with rustup (https://rustup.rs), then run this again"
+    exit 1
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+pkgs=()
+for p in chromium chromium-driver mesa-vulkan-drivers binaryen nodejs npm; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
+done
+# node/npm may come from elsewhere (nodesource, nvm): only install them if missing.
+command -v node >/dev/null && pkgs=("${pkgs[@]/nodejs}")
+command -v npm >/dev/null && pkgs=("${pkgs[@]/npm}")
+read -r -a pkgs <<<"${pkgs[*]}"
+if [ "${#pkgs[@]}" -gt 0 ]; then
+    log "apt-get install ${pkgs[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
+fi
+
+rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
+    || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+
+WASM_PACK_VERSION=0.15.1
+if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
+    log "cargo install wasm-pack $WASM_PACK_VERSION"
+    cargo install wasm-pack --version "$WASM_PACK_VERSION"
+fi
+
+# wasm-bindgen's CLI must be exactly the version of the crate in Cargo.lock.
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ -n "$WB_VERSION" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
+    log "cargo install wasm-bindgen-cli $WB_VERSION"
+    cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+if [ -f e2e/package-lock.json ] && [ ! -d e2e/node_modules ]; then
+    log "npm ci in e2e/"
+    (cd e2e && npm ci --no-audit --no-fund --silent)
+fi
+log "ready"

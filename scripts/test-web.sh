@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The browser tests: builds the page, runs the wasm API tests (tests/web.rs) in
+# headless Chromium on the CPU and on WebGPU (SwiftShader), then the end-to-end
+# suite (e2e/) against the served page. Runs both suites, fails if either did.
+# Screenshots land in e2e/screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+# WebGPU on SwiftShader is a software GPU: allow each wasm test minutes, not the default 20 s.
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+
+scripts/build-web.sh
+
+failed=()
+echo "== wasm API tests in headless Chromium (webdriver.json: WebGPU on SwiftShader)"
+wasm-pack test --headless --chrome --release -- --test web || failed+=("wasm-pack test")
+
+echo "== end-to-end tests of the page (playwright-core, /usr/bin/chromium)"
+(
+    cd e2e
+    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+    node --test --test-concurrency=1
+) || failed+=("e2e")
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "browser tests failed: ${failed[*]}" >&2
+    exit 1
+fi

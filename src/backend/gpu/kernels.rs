@@ -1,0 +1,253 @@
+//! The compute pipelines (one WGSL file per kernel family, each prepended with
+//! `shaders/common.wgsl`), their bind group layouts, the uniform structs they
+//! read, and the helpers that bind and dispatch them.
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::{BindGroup, BindGroupLayout, BindingResource, Buffer, ComputePass, ComputePipeline, Device};
+
+const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+
+/// Bytes between two [`Step`]s in the step buffer (the dynamic-offset alignment).
+pub const STEP_STRIDE: u64 = 256;
+/// Invocations per workgroup of the 1-D kernels (batch, embed forward, optim).
+const WG_1D: u32 = 256;
+/// Output tile edge of `matmul.wgsl`.
+pub const TILE: u32 = 32;
+/// Channels per workgroup of the embedding backward.
+const EMBED_CH: u32 = 64;
+
+/// `Dims` in common.wgsl: the model and run constants.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Dims {
+    pub t: u32,
+    pub e: u32,
+    pub h: u32,
+    pub v: u32,
+    pub te: u32,
+    pub n_train: u32,
+    pub key: u32,
+    pub direct: u32,
+    pub c_off: u32,
+    pub w1_off: u32,
+    pub b1_off: u32,
+    pub w2_off: u32,
+    pub b2_off: u32,
+    pub w3_off: u32,
+    pub n_params: u32,
+    pub optimizer: u32,
+    pub l2_c: f32,
+    pub l2_w1: f32,
+    pub l2_w2: f32,
+    pub wd: f32,
+    pub beta1: f32,
+    pub one_minus_beta1: f32,
+    pub beta2: f32,
+    pub one_minus_beta2: f32,
+    pub eps: f32,
+    pub _pad: [u32; 3],
+}
+
+/// `Step` in common.wgsl: one training step or evaluation tile.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Step {
+    pub step_no: u32,
+    pub slot: u32,
+    pub rows: u32,
+    pub offset: u32,
+    pub lr: f32,
+    pub bc1: f32,
+    pub bc2: f32,
+    pub mode: u32,
+}
+
+pub const MODE_TRAIN: u32 = 0;
+pub const MODE_EVAL: u32 = 1;
+
+/// `Mat` in matmul.wgsl: shapes, strides and epilogue of one linear layer pass.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Mat {
+    pub m: u32,
+    pub n: u32,
+    pub k1: u32,
+    pub k2: u32,
+    pub a1: [u32; 3], // offset, stride along m, stride along k
+    pub b1: [u32; 3], // offset, stride along k, stride along n
+    pub a2: [u32; 3],
+    pub b2: [u32; 3],
+    pub out_off: u32,
+    pub out_sm: u32,
+    pub bias_off: u32,
+    pub epilogue: u32,
+    pub ones_row: u32,
+    pub rows_in: u32,
+    pub _pad: [u32; 2],
+}
+
+pub const EPI_NONE: u32 = 0;
+pub const EPI_BIAS: u32 = 1;
+pub const EPI_BIAS_TANH: u32 = 2;
+pub const EPI_TANH_GRAD: u32 = 3;
+/// `Mat::rows_in` bits: which of M, K1, K2 is the step's row count.
+pub const ROWS_M: u32 = 1;
+pub const ROWS_K1: u32 = 2;
+pub const ROWS_K2: u32 = 4;
+
+/// How a kernel sees one of its bindings (group 0, numbered in order).
+#[derive(Clone, Copy)]
+pub enum Slot {
+    Uniform,
+    Read,
+    Write,
+}
+
+/// A compute pipeline with its group-0 layout; group 1 is the shared step uniform.
+pub struct Kernel {
+    pub pipeline: ComputePipeline,
+    pub layout: BindGroupLayout,
+}
+
+impl Kernel {
+    fn new(device: &Device, step_layout: &BindGroupLayout, name: &str, src: &str, entry: &str, slots: &[Slot]) -> Self {
+        let layout = bind_group_layout(device, name, slots, false);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{src}").into()),
+        });
+        let groups: &[Option<&BindGroupLayout>] =
+            if slots.is_empty() { &[] } else { &[Some(&layout), Some(step_layout)] };
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(name),
+            bind_group_layouts: groups,
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: Some(&pl),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        Kernel { pipeline, layout }
+    }
+
+    /// A bind group with `resources` at bindings 0, 1, ...
+    pub fn bind(&self, device: &Device, resources: &[BindingResource<'_>]) -> BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() })
+            .collect();
+        device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &self.layout, entries: &entries })
+    }
+}
+
+pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: bool) -> BindGroupLayout {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match s {
+                    Slot::Uniform => wgpu::BufferBindingType::Uniform,
+                    Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Slot::Write => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: dynamic,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
+}
+
+/// Every pipeline of the backend, built once per device.
+pub struct Kernels {
+    pub step_layout: BindGroupLayout,
+    pub batch: Kernel,
+    pub embed_forward: Kernel,
+    pub embed_backward: Kernel,
+    pub matmul: Kernel,
+    pub xent: Kernel,
+    pub loss: Kernel,
+    pub optim: Kernel,
+    pub noop: Kernel,
+}
+
+impl Kernels {
+    pub fn new(device: &Device) -> Self {
+        use Slot::*;
+        let step_layout = bind_group_layout(device, "step", &[Uniform], true);
+        let k = |name, src, entry, slots: &[Slot]| Kernel::new(device, &step_layout, name, src, entry, slots);
+        let embed = include_str!("../../../shaders/embed.wgsl");
+        let embed_slots = [Uniform, Read, Read, Write];
+        Kernels {
+            batch: k(
+                "batch",
+                include_str!("../../../shaders/batch.wgsl"),
+                "main",
+                &[Uniform, Read, Read, Write, Write],
+            ),
+            embed_forward: k("embed_forward", embed, "forward", &embed_slots),
+            embed_backward: k("embed_backward", embed, "backward", &embed_slots),
+            matmul: k(
+                "matmul",
+                include_str!("../../../shaders/matmul.wgsl"),
+                "main",
+                &[Uniform, Read, Read, Read, Read, Read, Write],
+            ),
+            xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
+            loss: k("loss", include_str!("../../../shaders/loss.wgsl"), "main", &[Uniform, Read, Read, Write, Write]),
+            optim: k(
+                "optim",
+                include_str!("../../../shaders/optim.wgsl"),
+                "main",
+                &[Uniform, Read, Read, Write, Write, Write],
+            ),
+            noop: k("noop", include_str!("../../../shaders/noop.wgsl"), "main", &[]),
+            step_layout,
+        }
+    }
+}
+
+/// A grid of `n` workgroups, folded into two dimensions past the dispatch limit.
+pub fn grid(n: u32, max_dim: u32) -> (u32, u32) {
+    let x = n.clamp(1, max_dim);
+    (x, n.div_ceil(x).max(1))
+}
+
+/// Workgroups for `n` invocations of a 1-D kernel.
+pub fn grid_1d(n: u32, max_dim: u32) -> (u32, u32) {
+    grid(n.div_ceil(WG_1D), max_dim)
+}
+
+/// Workgroups of the embedding backward for V tokens and E channels.
+pub fn embed_backward_groups(v: u32, e: u32) -> u32 {
+    v * e.div_ceil(EMBED_CH)
+}
+
+/// Sets `kernel` with its bind group and the step at `step_offset`, and dispatches (x, y).
+pub fn dispatch(
+    pass: &mut ComputePass<'_>,
+    kernel: &Kernel,
+    bind: &BindGroup,
+    step: &BindGroup,
+    step_offset: u32,
+    (x, y): (u32, u32),
+) {
+    pass.set_pipeline(&kernel.pipeline);
+    pass.set_bind_group(0, bind, &[]);
+    pass.set_bind_group(1, step, &[step_offset]);
+    pass.dispatch_workgroups(x, y, 1);
+}
+
+/// A uniform binding of `size` bytes at `offset` in `buffer`.
+pub fn uniform_at(buffer: &Buffer, offset: u64, size: u64) -> BindingResource<'_> {
+    BindingResource::Buffer(wgpu::BufferBinding { buffer, offset, size: wgpu::BufferSize::new(size) })
+}

@@ -1,0 +1,346 @@
+//! The command line: train, split, sample and bench.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use makemore::backend::cpu::CpuBackend;
+use makemore::backend::gpu::GpuBackend;
+use makemore::backend::Backend;
+use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
+use makemore::data::{Dataset, SplitName};
+use makemore::model::Params;
+use makemore::sample::sample;
+use makemore::train::Trainer;
+use makemore::weights::{self, Checkpoint};
+use makemore::{Error, Result};
+
+use crate::bench;
+
+/// The bundled word list (see data/README.md), used when no --data is given.
+pub const BUNDLED_NAMES: &[u8] = include_bytes!("../../../data/names.txt");
+
+#[derive(Parser)]
+#[command(
+    name = "makemore",
+    version,
+    about = "Train a character-level MLP language model (makemore part 2 / Bengio 2003)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a model, report train/dev/test loss and print samples.
+    Train(TrainArgs),
+    /// Print the 80/10/10 split sizes (in examples) as `train N dev N test N`.
+    Split {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_name = "block_size", allow_negative_numbers = true, default_value_t = 3)]
+        block: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Generate words from a saved model.
+    Sample {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(short = 'n', long, default_value_t = 20)]
+        n: usize,
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Measure steps/s and examples/s on each path, side by side, as one markdown table.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct TrainArgs {
+    /// Word list, one word per line (default: the bundled names).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Start from a preset (lecture, e01, e02, e03); other flags override it.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Context length T.
+    #[arg(long, value_name = "block_size", allow_negative_numbers = true)]
+    block: Option<usize>,
+    /// Embedding size E.
+    #[arg(long, value_name = "n_embd", allow_negative_numbers = true)]
+    emb: Option<usize>,
+    /// Hidden units H.
+    #[arg(long, value_name = "n_hidden", allow_negative_numbers = true)]
+    hidden: Option<usize>,
+    /// Direct connections W3 from the embeddings to the logits.
+    #[arg(long)]
+    direct: bool,
+    /// naive | small-output | kaiming
+    #[arg(long)]
+    init: Option<Init>,
+    #[arg(long, value_name = "batch_size", allow_negative_numbers = true)]
+    batch: Option<usize>,
+    #[arg(long, value_name = "steps", allow_negative_numbers = true)]
+    steps: Option<u64>,
+    #[arg(long, value_name = "lr", allow_negative_numbers = true)]
+    lr: Option<f32>,
+    /// none | STEP:FACTOR[,STEP:FACTOR...] | cosine[:FLOOR]
+    #[arg(long)]
+    lr_decay: Option<Schedule>,
+    /// sgd | adam | adamw
+    #[arg(long)]
+    optimizer: Option<Optimizer>,
+    #[arg(long, value_name = "weight_decay", allow_negative_numbers = true)]
+    weight_decay: Option<f32>,
+    /// L2 penalty λ for C, W1 and W2, or three comma-separated values.
+    #[arg(long)]
+    l2: Option<String>,
+    /// Seed of the init, batches and samples.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Seed of the word shuffle before the split (the notebook's 42).
+    #[arg(long)]
+    split_seed: Option<u64>,
+    /// cpu | gpu
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    #[arg(long, value_name = "eval_every", allow_negative_numbers = true)]
+    eval_every: Option<u64>,
+    /// Write the trained model (safetensors) here.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// One JSON object per eval and a final summary on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Samples to print at each eval.
+    #[arg(long, default_value_t = 5)]
+    samples: usize,
+}
+
+fn read_data(path: Option<&Path>) -> Result<Vec<u8>> {
+    match path {
+        None => Ok(BUNDLED_NAMES.to_vec()),
+        Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display()))),
+    }
+}
+
+fn parse_l2(s: &str) -> Result<L2> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::config("l2", format!("{s:?}: write one number or three (C,W1,W2)")))?;
+    match v[..] {
+        [x] => Ok(L2 { c: x, w1: x, w2: x }),
+        [c, w1, w2] => Ok(L2 { c, w1, w2 }),
+        _ => Err(Error::config("l2", format!("{s:?}: write one number or three (C,W1,W2)"))),
+    }
+}
+
+impl TrainArgs {
+    /// The preset (or the lecture's defaults) overridden by the flags given.
+    fn resolve(&self, vocab_size: usize) -> Result<(ModelConfig, TrainConfig)> {
+        let p = Preset::get(self.preset.as_deref().unwrap_or("lecture"))?;
+        let mut m = p.model(vocab_size);
+        let mut t = p.train;
+        m.block_size = self.block.unwrap_or(m.block_size);
+        m.n_embd = self.emb.unwrap_or(m.n_embd);
+        m.n_hidden = self.hidden.unwrap_or(m.n_hidden);
+        m.direct |= self.direct;
+        t.init = self.init.unwrap_or(t.init);
+        t.batch_size = self.batch.unwrap_or(t.batch_size);
+        t.steps = self.steps.unwrap_or(t.steps);
+        t.lr = self.lr.unwrap_or(t.lr);
+        t.lr_decay = self.lr_decay.clone().unwrap_or(t.lr_decay);
+        t.optimizer = self.optimizer.unwrap_or(t.optimizer);
+        t.weight_decay = self.weight_decay.unwrap_or(t.weight_decay);
+        if let Some(l2) = &self.l2 {
+            t.l2 = parse_l2(l2)?;
+        }
+        t.seed = self.seed.unwrap_or(t.seed);
+        t.split_seed = self.split_seed.unwrap_or(t.split_seed);
+        t.eval_every = self.eval_every.unwrap_or(t.eval_every);
+        m.validate()?;
+        t.validate()?;
+        Ok((m, t))
+    }
+
+    fn block_size(&self) -> Result<usize> {
+        Ok(self.block.unwrap_or(Preset::get(self.preset.as_deref().unwrap_or("lecture"))?.block_size))
+    }
+}
+
+fn progress_bar(steps: u64, hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(steps);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  {msg}  [{elapsed_precise} < {eta}]")
+            .expect("valid template"),
+    );
+    pb
+}
+
+async fn train_cmd(args: &TrainArgs) -> Result<()> {
+    let text = read_data(args.data.as_deref())?;
+    let data = Dataset::new(&text, args.block_size()?, args.split_seed.unwrap_or(42))?;
+    let (mcfg, tcfg) = args.resolve(data.vocab.len())?;
+    let params = Params::init(&mcfg, tcfg.init, tcfg.seed)?;
+    match args.backend.as_str() {
+        "cpu" => run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg).await,
+        "gpu" => run_training(args, &data, GpuBackend::new(&data, params, &tcfg).await?, tcfg).await,
+        other => Err(Error::config("backend", format!("{other:?} is not available; use cpu or gpu"))),
+    }
+}
+
+async fn run_training<B: Backend>(args: &TrainArgs, data: &Dataset, backend: B, cfg: TrainConfig) -> Result<()> {
+    let out = |v: serde_json::Value| {
+        if args.json {
+            println!("{v}");
+        }
+    };
+    let mut tr = Trainer::new(backend, cfg.clone());
+    let uniform = (data.vocab.len() as f32).ln();
+    let initial = tr.evaluate(SplitName::Train).await?;
+    let mcfg = tr.backend.params().await?.cfg;
+    if !args.json {
+        eprintln!(
+            "data: {} words, vocabulary {} {:?}; examples train {} dev {} test {}",
+            data.words.len(),
+            data.vocab.len(),
+            data.vocab.as_string(),
+            data.train.len(),
+            data.dev.len(),
+            data.test.len()
+        );
+        eprintln!(
+            "model: T={} E={} H={} direct={} ({} parameters), {} backend",
+            mcfg.block_size,
+            mcfg.n_embd,
+            mcfg.n_hidden,
+            mcfg.direct,
+            makemore::model::Layout::new(&mcfg).total,
+            tr.backend.kind().name()
+        );
+        eprintln!("initial loss {initial:.4} (uniform -ln(1/V) = {uniform:.4})");
+    }
+    out(json!({"event": "init", "initial_loss": initial, "uniform_loss": uniform}));
+    tr.checkpoint().await?;
+    let pb = progress_bar(cfg.steps, args.json);
+    let start = Instant::now();
+    let mut train_secs = 0.0;
+    let chunk = match tr.backend.kind() {
+        makemore::backend::BackendKind::Cpu => 50,
+        makemore::backend::BackendKind::Gpu => 500,
+    };
+    let mut diverged = None;
+    while !tr.done() {
+        let eval_every = if cfg.eval_every == 0 { cfg.steps } else { cfg.eval_every };
+        let next_eval = ((tr.step / eval_every) + 1) * eval_every;
+        let t0 = Instant::now();
+        let res = tr.run(chunk.min(next_eval - tr.step)).await.map(|_| ());
+        train_secs += t0.elapsed().as_secs_f64();
+        pb.set_position(tr.step);
+        pb.set_message(format!("loss {:.4}", tr.recent_loss(200).unwrap_or(f32::NAN)));
+        if let Err(e) = res {
+            if let Some(step) = tr.restore()? {
+                pb.suspend(|| eprintln!("{e}\nwent back to the checkpoint at step {step}"));
+            }
+            diverged = Some(e);
+            break;
+        }
+        if tr.step.is_multiple_of(eval_every) || tr.done() {
+            let dev = tr.evaluate(SplitName::Dev).await?;
+            tr.checkpoint().await?;
+            let names = sample(&tr.backend.params().await?, &data.vocab, args.samples, 1.0, cfg.seed + tr.step)?;
+            let train_loss = tr.recent_loss(eval_every.min(1000) as usize).unwrap_or(f32::NAN);
+            pb.suspend(|| {
+                if !args.json {
+                    eprintln!(
+                        "step {:>7}  train(batch) {train_loss:.4}  dev {dev:.4}  lr {:.5}  {}",
+                        tr.step,
+                        cfg.lr_at(tr.step - 1),
+                        names.join(" ")
+                    );
+                }
+            });
+            out(
+                json!({"event": "eval", "step": tr.step, "batch_loss": train_loss, "dev_loss": dev, "lr": cfg.lr_at(tr.step - 1), "samples": names}),
+            );
+        }
+    }
+    pb.finish_and_clear();
+    let losses = tr.evaluate_all().await?;
+    let seconds = start.elapsed().as_secs_f64();
+    let ex_per_sec = if train_secs > 0.0 { (tr.step as f64 * cfg.batch_size as f64) / train_secs } else { 0.0 };
+    if let Some(path) = &args.save {
+        let ck = Checkpoint {
+            params: tr.backend.params().await?,
+            vocab: data.vocab.clone(),
+            train: Some(cfg.clone()),
+            step: tr.step,
+            opt: tr.backend.opt_state().await?,
+        };
+        std::fs::write(path, weights::save(&ck)?)
+            .map_err(|e| Error::Weights(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if args.json {
+        out(json!({
+            "event": "summary", "initial_loss": initial, "train_loss": losses.train, "dev_loss": losses.dev,
+            "test_loss": losses.test, "steps": tr.step, "seconds": seconds, "train_seconds": train_secs,
+            "examples_per_sec": ex_per_sec, "backend": tr.backend.kind().name(),
+            "diverged": diverged.as_ref().map(|e| e.to_string()),
+        }));
+    } else {
+        eprintln!(
+            "{} steps in {seconds:.1} s ({:.0} steps/s, {ex_per_sec:.0} examples/s)",
+            tr.step,
+            tr.step as f64 / train_secs.max(1e-9)
+        );
+        println!("train {:.4}\ndev {:.4}\ntest {:.4}", losses.train, losses.dev, losses.test);
+        if let Some(p) = &args.save {
+            eprintln!("saved {}", p.display());
+        }
+    }
+    diverged.map_or(Ok(()), Err)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Train(args) => pollster::block_on(train_cmd(&args)),
+        Cmd::Split { data, block, seed } => {
+            let d = Dataset::new(&read_data(data.as_deref())?, block, seed)?;
+            println!("train {} dev {} test {}", d.train.len(), d.dev.len(), d.test.len());
+            Ok(())
+        }
+        Cmd::Sample { model, n, temperature, seed } => {
+            let bytes =
+                std::fs::read(&model).map_err(|e| Error::Weights(format!("cannot read {}: {e}", model.display())))?;
+            let ck = weights::load(&bytes)?;
+            for w in sample(&ck.params, &ck.vocab, n, temperature, seed)? {
+                println!("{w}");
+            }
+            Ok(())
+        }
+        Cmd::Bench(args) => bench::run(&args),
+    }
+}
+
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

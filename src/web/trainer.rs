@@ -1,0 +1,356 @@
+//! The JS-facing `Trainer`: one data set, one model, one backend. Every error
+//! reaches JS as a `JsError` whose message is the crate's [`Error`] text.
+
+use js_sys::{Float32Array, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, BackendKind};
+use crate::config::{Init, Optimizer};
+use crate::data::{Dataset, SplitName};
+use crate::model::{Params, Tensor};
+use crate::sample::sample;
+use crate::train;
+use crate::web::backend::{cpu_backend, gpu_message, open, AnyBackend};
+use crate::web::config::{parse, Resolved, WebConfig};
+use crate::web::embedding::{project, Projection};
+use crate::weights::{self, Checkpoint};
+use crate::Error;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Plain JS objects and arrays (not `Map`s), numbers for u64.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Reads the settings object key by key, so that unknown keys are seen (reading
+/// it as a struct would only look up the known ones).
+fn read_config(config: JsValue) -> crate::Result<WebConfig> {
+    if config.is_undefined() || config.is_null() {
+        return Ok(WebConfig::default());
+    }
+    if !config.is_object() {
+        return Err(Error::config("config", "expected an object of settings, like { n_hidden: 200 }"));
+    }
+    let entries = js_sys::Object::entries(config.unchecked_ref()).into_iter().map(|entry| {
+        let pair: js_sys::Array = entry.unchecked_into();
+        (pair.get(0).as_string().unwrap_or_default(), serde_wasm_bindgen::Deserializer::from(pair.get(1)))
+    });
+    parse(serde::de::value::MapDeserializer::<_, serde_wasm_bindgen::Error>::new(entries))
+}
+
+/// A word list given as a string, or as the bytes of a file (checked for UTF-8 here).
+fn text_bytes(text: &JsValue) -> crate::Result<Vec<u8>> {
+    if let Some(s) = text.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(bytes) = text.dyn_ref::<Uint8Array>() {
+        return Ok(bytes.to_vec());
+    }
+    if let Some(buffer) = text.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(Uint8Array::new(buffer).to_vec());
+    }
+    Err(Error::Data("pass the word list as a string, a Uint8Array or an ArrayBuffer".into()))
+}
+
+fn split_name(name: &str) -> crate::Result<SplitName> {
+    match name {
+        "train" => Ok(SplitName::Train),
+        "dev" => Ok(SplitName::Dev),
+        "test" => Ok(SplitName::Test),
+        other => Err(Error::config("split", format!("{other:?} is not a split; use train, dev or test"))),
+    }
+}
+
+/// The word list as the page describes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DatasetStats {
+    words: usize,
+    train_words: usize,
+    dev_words: usize,
+    test_words: usize,
+    /// '.' then the characters, in index order.
+    vocab: String,
+    vocab_size: usize,
+    train_examples: usize,
+    dev_examples: usize,
+    test_examples: usize,
+    /// −ln(1/V): the loss of a model that knows nothing.
+    uniform_loss: f32,
+}
+
+#[derive(Serialize)]
+struct EmbeddingPoints {
+    chars: Vec<String>,
+    #[serde(flatten)]
+    projection: Projection,
+}
+
+/// The dev loss before any training under each init scheme, next to uniform.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitLosses {
+    uniform: f32,
+    naive: f32,
+    small_output: f32,
+    kaiming: f32,
+}
+
+#[wasm_bindgen]
+pub struct Trainer {
+    run: train::Trainer<AnyBackend>,
+    data: Dataset,
+    settings: Resolved,
+    reason: String,
+    samples_drawn: u64,
+    /// Step and parameters to go on from on the CPU if the GPU device is lost:
+    /// the start, the last evaluation or the last import.
+    saved: (u64, Params),
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// Builds the data set from `text` (a string, or the bytes of a UTF-8 word
+    /// list, one word per line) and a freshly initialised model from `config`
+    /// (a plain object of settings; see `presetConfigs()` for every key).
+    pub async fn create(text: JsValue, config: JsValue) -> Result<Trainer, JsError> {
+        let settings = read_config(config)?.resolve()?;
+        let data = Dataset::new(&text_bytes(&text)?, settings.model.block_size, settings.train.split_seed)?;
+        let settings = settings.with_vocab(data.vocab.len())?;
+        let params = Params::init(&settings.model, settings.train.init, settings.train.seed)?;
+        let opened = open(settings.backend, &data, params.clone(), &settings.train).await?;
+        Ok(Trainer {
+            run: train::Trainer::new(opened.backend, settings.train.clone()),
+            data,
+            settings,
+            reason: opened.reason,
+            samples_drawn: 0,
+            saved: (0, params),
+        })
+    }
+
+    /// Runs up to `steps` more steps (never past the configured total) and
+    /// returns the latest minibatch loss.
+    /// If the GPU device is lost, training goes on on the CPU from the last
+    /// evaluation, and `backend()` and `backendReason()` say so.
+    pub async fn train(&mut self, steps: u32) -> Result<f32, JsError> {
+        if let Err(e) = self.run.run(steps as u64).await.map(|_| ()) {
+            match e {
+                Error::Gpu(_) if self.run.backend.kind() == BackendKind::Gpu => self.continue_on_cpu(&e)?,
+                e => return Err(e.into()),
+            }
+        }
+        Ok(self.run.history.last().copied().unwrap_or(f32::NAN))
+    }
+
+    fn continue_on_cpu(&mut self, lost: &Error) -> crate::Result<()> {
+        let (step, params) = self.saved.clone();
+        self.run.backend = cpu_backend(&self.data, params, &self.run.cfg)?;
+        let first = self.run.step - self.run.history.len() as u64;
+        self.run.history.truncate(step.saturating_sub(first) as usize);
+        self.run.step = step;
+        self.reason = format!("WebGPU failed ({}); training went on on the CPU from step {step}", gpu_message(lost));
+        Ok(())
+    }
+
+    /// Remembers the parameters for `continue_on_cpu` (only the GPU can be lost).
+    async fn save(&mut self) -> crate::Result<()> {
+        if self.run.backend.kind() == BackendKind::Gpu {
+            self.saved = (self.run.step, self.run.backend.params().await?);
+        }
+        Ok(())
+    }
+
+    /// Steps completed.
+    pub fn step(&self) -> f64 {
+        self.run.step as f64
+    }
+
+    /// Steps the run is configured for.
+    pub fn steps(&self) -> f64 {
+        self.run.cfg.steps as f64
+    }
+
+    pub fn done(&self) -> bool {
+        self.run.done()
+    }
+
+    /// The learning rate of the next step.
+    pub fn lr(&self) -> f32 {
+        self.run.cfg.lr_at(self.run.step)
+    }
+
+    /// The minibatch losses of the steps from `step` on (those this trainer ran).
+    #[wasm_bindgen(js_name = lossesSince)]
+    pub fn losses_since(&self, step: f64) -> Float32Array {
+        let first = self.run.step - self.run.history.len() as u64;
+        let from = (step.max(0.0) as u64).saturating_sub(first) as usize;
+        Float32Array::from(&self.run.history[from.min(self.run.history.len())..])
+    }
+
+    /// Mean loss over each split: `{train, dev, test}`.
+    pub async fn evaluate(&mut self) -> Result<JsValue, JsError> {
+        let losses = self.run.evaluate_all().await?;
+        self.save().await?;
+        to_js(&losses)
+    }
+
+    /// Mean loss over one split: "train", "dev" or "test".
+    #[wasm_bindgen(js_name = evaluateSplit)]
+    pub async fn evaluate_split(&mut self, split: String) -> Result<f32, JsError> {
+        let loss = self.run.evaluate(split_name(&split)?).await?;
+        self.save().await?;
+        Ok(loss)
+    }
+
+    /// `n` words drawn from the model at `temperature` (1: as trained; towards 0:
+    /// the most likely characters). Each call draws new words.
+    pub async fn sample(&mut self, n: u32, temperature: f64) -> Result<Vec<String>, JsError> {
+        let params = self.run.backend.params().await?;
+        self.samples_drawn += 1;
+        let seed = self.settings.train.seed.wrapping_add(self.samples_drawn);
+        Ok(sample(&params, &self.data.vocab, n as usize, temperature, seed)?)
+    }
+
+    /// The model as a safetensors file: parameters, optimizer state, settings,
+    /// vocabulary and step count.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub async fn export_weights(&mut self) -> Result<Vec<u8>, JsError> {
+        let ck = Checkpoint {
+            params: self.run.backend.params().await?,
+            vocab: self.data.vocab.clone(),
+            train: Some(self.run.cfg.clone()),
+            step: self.run.step,
+            opt: self.run.backend.opt_state().await?,
+        };
+        Ok(weights::save(&ck)?)
+    }
+
+    /// Replaces the model with one saved by `exportWeights` for the same word
+    /// list and model shape (see `weightsConfig`). On any error the current
+    /// model is left as it was.
+    #[wasm_bindgen(js_name = importWeights)]
+    pub fn import_weights(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let ck = weights::load(bytes)?;
+        if ck.vocab != self.data.vocab {
+            return Err(Error::Weights(format!(
+                "the weights were trained on the characters {:?}, but this word list has {:?}; \
+                 load the word list they were trained on first",
+                ck.vocab.as_string(),
+                self.data.vocab.as_string()
+            ))
+            .into());
+        }
+        if ck.params.cfg != self.settings.model {
+            let shape = |m: &crate::config::ModelConfig| {
+                format!(
+                    "block_size {}, n_embd {}, n_hidden {}, direct {}",
+                    m.block_size, m.n_embd, m.n_hidden, m.direct
+                )
+            };
+            return Err(Error::Weights(format!(
+                "the weights are for a model with {}, but this one has {}; use the settings stored in the file",
+                shape(&ck.params.cfg),
+                shape(&self.settings.model)
+            ))
+            .into());
+        }
+        self.run.backend.set_params(&ck.params)?;
+        if let (Some(opt), true) = (&ck.opt, self.run.cfg.optimizer != Optimizer::Sgd) {
+            self.run.backend.set_opt_state(opt)?;
+        }
+        self.run.step = ck.step;
+        self.run.history.clear();
+        self.saved = (ck.step, ck.params);
+        Ok(())
+    }
+
+    /// "webgpu" or "cpu".
+    pub fn backend(&self) -> String {
+        match self.run.backend.kind() {
+            BackendKind::Gpu => "webgpu".into(),
+            BackendKind::Cpu => "cpu".into(),
+        }
+    }
+
+    /// Why this backend is in use (for example, why WebGPU was not).
+    #[wasm_bindgen(js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.reason.clone()
+    }
+
+    /// Every setting, filled in: a link made from it reproduces the run.
+    pub fn config(&self) -> Result<JsValue, JsError> {
+        to_js(&self.settings.to_web())
+    }
+
+    /// Word count, vocabulary, split sizes and the uniform loss −ln(1/V).
+    pub fn dataset(&self) -> Result<JsValue, JsError> {
+        let d = &self.data;
+        to_js(&DatasetStats {
+            words: d.words.len(),
+            train_words: d.n1,
+            dev_words: d.n2 - d.n1,
+            test_words: d.words.len() - d.n2,
+            vocab: d.vocab.as_string(),
+            vocab_size: d.vocab.len(),
+            train_examples: d.train.len(),
+            dev_examples: d.dev.len(),
+            test_examples: d.test.len(),
+            uniform_loss: (d.vocab.len() as f32).ln(),
+        })
+    }
+
+    /// The embedding table as labelled 2-D points: `{chars, x, y, method}`.
+    pub async fn embedding(&mut self) -> Result<JsValue, JsError> {
+        let params = self.run.backend.params().await?;
+        let m = &params.cfg;
+        let projection = project(params.get(Tensor::C), m.vocab_size, m.n_embd);
+        let chars = self.data.vocab.as_string().chars().map(String::from).collect();
+        to_js(&EmbeddingPoints { chars, projection })
+    }
+
+    /// The dev loss of this model's shape before training, for each init scheme
+    /// (computed on the CPU), and the uniform loss.
+    #[wasm_bindgen(js_name = initLosses)]
+    pub async fn init_losses(&self) -> Result<JsValue, JsError> {
+        let t = &self.settings.train;
+        let dev_loss = async |init: Init| -> crate::Result<f32> {
+            let params = Params::init(&self.settings.model, init, t.seed)?;
+            CpuBackend::new(&self.data, params, t)?.evaluate(SplitName::Dev).await
+        };
+        to_js(&InitLosses {
+            uniform: (self.data.vocab.len() as f32).ln(),
+            naive: dev_loss(Init::Naive).await?,
+            small_output: dev_loss(Init::SmallOutput).await?,
+            kaiming: dev_loss(Init::Kaiming).await?,
+        })
+    }
+}
+
+/// Every preset with all its settings, keyed by name.
+#[wasm_bindgen(js_name = presetConfigs)]
+pub fn preset_configs() -> Result<JsValue, JsError> {
+    let all: std::collections::BTreeMap<String, WebConfig> =
+        crate::web::config::presets()?.into_iter().map(|c| (c.preset.clone().unwrap_or_default(), c)).collect();
+    to_js(&all)
+}
+
+/// The settings stored in a weights file, to create a `Trainer` it fits.
+#[wasm_bindgen(js_name = weightsConfig)]
+pub fn weights_config(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let ck = weights::load(bytes)?;
+    let resolved = Resolved {
+        preset: None,
+        backend: Default::default(),
+        model: ck.params.cfg,
+        train: ck.train.unwrap_or_default(),
+    };
+    to_js(&resolved.to_web())
+}

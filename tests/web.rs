@@ -1,0 +1,127 @@
+#![cfg(target_arch = "wasm32")]
+//! The wasm API in a real browser, on the CPU and on WebGPU (SwiftShader in CI):
+//! training, evaluation, sampling, the weights round trip and bad settings.
+//! Run with `wasm-pack test --headless --chrome --release -- --test web`
+//! (scripts/test-web.sh). The WebGPU tests fail, not skip, without an adapter.
+
+use js_sys::{Object, Reflect, JSON};
+use makemore::web::{weights_config, Trainer};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const NAMES: &str = include_str!("../data/names.txt");
+
+fn message(e: JsError) -> String {
+    js_sys::Error::from(JsValue::from(e)).message().into()
+}
+
+fn ok<T>(r: Result<T, JsError>) -> T {
+    r.unwrap_or_else(|e| panic!("{}", message(e)))
+}
+
+fn get(obj: &JsValue, key: &str) -> f64 {
+    Reflect::get(obj, &key.into()).unwrap().as_f64().unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+/// The first 5000 names: evaluating every split stays quick on a software GPU.
+fn first_names() -> JsValue {
+    let end = NAMES.match_indices('\n').nth(4999).map_or(NAMES.len(), |(i, _)| i);
+    NAMES[..end].into()
+}
+
+/// A small, quick model: the E01 recipe with fewer units and steps.
+fn small(backend: &str) -> JsValue {
+    let json = format!(
+        r#"{{"backend": "{backend}", "n_embd": 8, "n_hidden": 32, "batch_size": 64, "steps": 600, "lr": 0.02}}"#
+    );
+    JSON::parse(&json).unwrap()
+}
+
+async fn train_evaluate_sample_round_trip(backend: &str) {
+    let mut t = ok(Trainer::create(first_names(), small(backend)).await);
+    assert_eq!(t.backend(), backend, "{}", t.backend_reason());
+    let uniform = get(&ok(t.dataset()), "uniformLoss");
+    let first = ok(t.train(1).await) as f64;
+    assert!((first - uniform).abs() < 0.3, "first loss {first}, uniform {uniform}");
+    while !t.done() {
+        ok(t.train(100).await);
+    }
+    assert_eq!(t.step(), 600.0);
+    assert_eq!(t.losses_since(0.0).length(), 600);
+    let losses = ok(t.evaluate().await);
+    let dev = get(&losses, "dev");
+    assert!(dev < 2.6, "dev loss {dev} after 600 steps");
+    assert!(get(&losses, "train") < 2.6 && get(&losses, "test") < 2.7, "{losses:?}");
+
+    let names = ok(t.sample(10, 1.0).await);
+    assert_eq!(names.len(), 10);
+    assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase())), "{names:?}");
+
+    let bytes = ok(t.export_weights().await);
+    let config = ok(weights_config(&bytes));
+    assert_eq!(get(&config, "n_hidden"), 32.0);
+    Reflect::set(&config, &"backend".into(), &backend.into()).unwrap();
+    let mut copy = ok(Trainer::create(first_names(), config).await);
+    ok(copy.import_weights(&bytes));
+    assert_eq!(copy.step(), 600.0);
+    let copy_dev = ok(copy.evaluate_split("dev".into()).await) as f64;
+    assert!((copy_dev - dev).abs() < 1e-4, "{copy_dev} after the round trip, {dev} before");
+
+    let bad = [&bytes[..bytes.len() / 2], b"not a safetensors file at all"];
+    for b in bad {
+        let e = message(copy.import_weights(b).unwrap_err());
+        assert!(e.starts_with("weights file:"), "{e}");
+    }
+    let mut other = ok(Trainer::create("ab\nba\ncd\ndc\nef\nfe\ngh\nhg\nij\nji\n".into(), small(backend)).await);
+    let foreign = ok(other.export_weights().await);
+    let e = message(copy.import_weights(&foreign).unwrap_err());
+    assert!(e.contains("characters"), "{e}");
+    let still = ok(copy.evaluate_split("dev".into()).await) as f64;
+    assert_eq!(still, copy_dev, "a rejected file changed the model");
+}
+
+#[wasm_bindgen_test]
+async fn cpu_trains_evaluates_samples_and_round_trips() {
+    train_evaluate_sample_round_trip("cpu").await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_trains_evaluates_samples_and_round_trips() {
+    train_evaluate_sample_round_trip("webgpu").await;
+}
+
+async fn create_error(config: JsValue) -> String {
+    let shown = JSON::stringify(&config).map(String::from).unwrap_or_default();
+    match Trainer::create(NAMES.into(), config).await {
+        Ok(_) => panic!("{shown} was accepted"),
+        Err(e) => message(e),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn bad_settings_are_rejected_by_name() {
+    for (json, field) in [
+        (r#"{"learning_rate": 0.1}"#, "`learning_rate`"),
+        (r#"{"n_hidden": -5}"#, "`n_hidden`"),
+        (r#"{"n_hidden": "wide"}"#, "`n_hidden`"),
+        (r#"{"block_size": 0}"#, "`block_size`"),
+        (r#"{"batch_size": 0}"#, "`batch_size`"),
+        (r#"{"backend": "tpu"}"#, "`backend`"),
+        (r#"{"preset": "e9"}"#, "`preset`"),
+        (r#"{"lr_decay": "sometimes"}"#, "`lr_decay`"),
+        (r#"{"l2_w1": -1}"#, "`l2_w1`"),
+    ] {
+        let e = create_error(JSON::parse(json).unwrap()).await;
+        assert!(e.starts_with(&format!("config {field}")), "{json}: {e}");
+    }
+    assert!(create_error(3.into()).await.starts_with("config `config`"));
+    let nan = Object::new();
+    Reflect::set(&nan, &"lr".into(), &f64::NAN.into()).unwrap();
+    assert!(create_error(nan.into()).await.starts_with("config `lr`"));
+    let bad_text =
+        Trainer::create(JsValue::from(js_sys::Uint8Array::from(&[0xFFu8, 0xFE, 0, 1][..])), JsValue::UNDEFINED);
+    let e = message(bad_text.await.err().expect("binary data was accepted"));
+    assert!(e.starts_with("word list:"), "{e}");
+}

@@ -1,0 +1,258 @@
+// The page: wires the controls to the trainer worker and shows what it reports.
+// All training happens in worker.js; nothing here waits on it.
+
+import { TrainerClient } from './client.js';
+import { LossChart } from './chart.js';
+import { EmbeddingScatter } from './scatter.js';
+import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
+
+const $ = (id) => document.getElementById(id);
+const form = $('settings');
+const chart = new LossChart($('chart'));
+const scatter = new EmbeddingScatter($('scatter'));
+
+let presets = {};
+let text = null; // the word list in use
+let dataName = 'names.txt';
+let pendingData = null; // {text, name} while a new word list is being tried
+let applied = null; // the trainer's config
+let state = 'idle';
+let uniform = NaN;
+
+const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
+const count = (n) => n.toLocaleString('en-US');
+
+function rate(n) {
+    if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+    if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+    return n.toFixed(0);
+}
+
+function duration(ms) {
+    const s = ms / 1000;
+    return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${(s % 60).toFixed(0)} s`;
+}
+
+function showError(id, message) {
+    $(id).textContent = message ?? '';
+    $(id).hidden = !message;
+}
+
+function setText(values) {
+    for (const [id, value] of Object.entries(values)) $(id).textContent = value;
+}
+
+// ---- driving the worker ----------------------------------------------------
+
+const client = new TrainerClient(onMessage, onCrash);
+
+/** Builds a new trainer from `bytes` and the settings; `tag` says where errors go. */
+function create(bytes, tag, config = readForm(form)) {
+    client.send({ type: 'create', text: bytes, config, tag });
+}
+
+function start() {
+    const fresh = state === 'done' || (state === 'idle' && !sameConfig(readForm(form), applied ?? {}));
+    if (fresh) create(text, 'settings');
+    client.send({ type: 'start' });
+}
+
+async function loadBundled() {
+    try {
+        const response = await fetch('data/names.txt');
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        text = await response.arrayBuffer();
+        create(text, 'settings');
+    } catch (err) {
+        showError('data-error', `could not load data/names.txt (${err.message}); serve the page with scripts/serve.sh, which puts it there, or choose a word list`);
+    }
+}
+
+async function tryData(file) {
+    pendingData = { text: await file.arrayBuffer(), name: file.name };
+    create(pendingData.text, 'data');
+}
+
+// ---- what the worker says --------------------------------------------------
+
+const handlers = {
+    ready({ presets: all }) {
+        presets = all;
+        fillFromUrl(form, presets);
+        saveToUrl(form, presets);
+        if (text) create(text, 'settings', applied ?? readForm(form));
+        else loadBundled();
+    },
+    backend({ backend, reason }) {
+        $('backend-name').textContent = backend === 'webgpu' ? 'WebGPU' : 'CPU';
+        $('backend-badge').dataset.backend = backend;
+        // GPU errors can run over several lines: the first in the badge, all of it on hover.
+        $('backend-reason').textContent = reason.split('\n')[0];
+        $('backend-badge').title = reason;
+    },
+    dataset({ stats: s }) {
+        uniform = s.uniformLoss;
+        setText({
+            'stat-words': count(s.words),
+            'stat-vocab-size': `${s.vocabSize} (with '.')`,
+            'stat-vocab': s.vocab,
+            'stat-split-words': `${count(s.trainWords)} / ${count(s.devWords)} / ${count(s.testWords)}`,
+            'stat-split-examples': `${count(s.trainExamples)} / ${count(s.devExamples)} / ${count(s.testExamples)}`,
+            'uniform-loss': loss(uniform),
+        });
+    },
+    config({ config, about }) {
+        applied = config;
+        if (about === 'data' && pendingData) {
+            ({ text, name: dataName } = pendingData);
+            pendingData = null;
+        }
+        if (about === 'import') {
+            fillForm(form, config);
+            saveToUrl(form, presets);
+        }
+        $('data-name').textContent = dataName;
+        ['data-error', 'settings-error', 'run-error', 'weights-error'].forEach((id) => showError(id));
+        $('settings-note').hidden = true;
+        $('init-table').hidden = true;
+        $('final-table').hidden = true;
+        chart.reset({ steps: config.steps, uniform });
+        setText({ 'stat-dev': '–', 'stat-loss': '–', 'stat-sps': '–', 'stat-eps': '–', 'stat-elapsed': '–', 'stat-lr': '–' });
+    },
+    created({ step, steps, initialLoss }) {
+        chart.addDev(step, initialLoss);
+        setText({ 'init-loss': loss(initialLoss), 'stat-step': `${count(step)} / ${count(steps)}` });
+    },
+    inits({ losses: l }) {
+        setText({
+            'init-naive': loss(l.naive), 'init-small-output': loss(l.smallOutput),
+            'init-kaiming': loss(l.kaiming), 'init-uniform': loss(l.uniform),
+        });
+        $('init-table').hidden = false;
+    },
+    progress(p) {
+        chart.addLosses(p.from, p.losses);
+        const recent = p.losses.length ? p.losses.reduce((a, b) => a + b, 0) / p.losses.length : NaN;
+        setText({
+            'stat-step': `${count(p.step)} / ${count(p.steps)}`,
+            'stat-loss': loss(recent),
+            'stat-sps': rate(p.stepsPerSec),
+            'stat-eps': rate(p.examplesPerSec),
+            'stat-elapsed': duration(p.elapsedMs),
+            'stat-lr': p.lr.toPrecision(3),
+        });
+    },
+    eval(e) {
+        chart.addDev(e.step, e.dev);
+        $('stat-dev').textContent = loss(e.dev);
+        if (e.final) {
+            setText({ 'final-train': loss(e.train), 'final-dev': loss(e.dev), 'final-test': loss(e.test) });
+            $('final-table').hidden = false;
+        }
+    },
+    samples({ names }) {
+        $('samples').replaceChildren(...names.map((name) => {
+            const li = document.createElement('li');
+            li.textContent = name;
+            return li;
+        }));
+    },
+    embedding({ points }) {
+        $('embedding-method').textContent = scatter.update(points);
+    },
+    state({ state: next }) {
+        state = next;
+        const labels = { idle: 'Start', running: 'Pause', paused: 'Resume', done: 'Train again' };
+        $('start').textContent = labels[state];
+        $('start').disabled = false;
+        $('stop').disabled = !(state === 'running' || state === 'paused');
+        $('reset').disabled = false;
+        $('download').disabled = false;
+        document.body.dataset.state = state;
+    },
+    weights({ bytes, step }) {
+        const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = `makemore-step${step}.safetensors`;
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(url), 1000);
+    },
+    imported({ step }) {
+        $('weights-message').textContent = `Loaded weights saved at step ${count(step)}.`;
+    },
+    error({ about, message }) {
+        const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
+        if (about === 'startup') onCrash(message);
+        else showError(where ?? 'run-error', message);
+        if (about === 'data') pendingData = null;
+    },
+};
+
+function onMessage(msg) {
+    handlers[msg.type]?.(msg);
+}
+
+function onCrash(message) {
+    $('crash-message').textContent = `The trainer stopped: ${message}.`;
+    $('crash').hidden = false;
+    ['start', 'stop', 'reset', 'download'].forEach((id) => { $(id).disabled = true; });
+    $('restart').focus();
+}
+
+// ---- controls ----------------------------------------------------------------
+
+$('start').addEventListener('click', () => {
+    if (state === 'running') client.send({ type: 'pause' });
+    else start();
+});
+$('stop').addEventListener('click', () => client.send({ type: 'stop' }));
+$('reset').addEventListener('click', () => create(text, 'settings'));
+$('restart').addEventListener('click', () => {
+    $('crash').hidden = true;
+    client.restart();
+});
+
+form.addEventListener('change', (event) => {
+    if (event.target.name === 'preset') {
+        fillForm(form, { ...presets[event.target.value], backend: form.elements.backend.value });
+    }
+    saveToUrl(form, presets);
+    $('settings-note').hidden = !(applied && state !== 'idle' && !sameConfig(readForm(form), applied));
+});
+
+$('log-scale').addEventListener('change', (event) => chart.setLog(event.target.checked));
+
+$('temperature').addEventListener('input', (event) => {
+    const t = Number(event.target.value);
+    $('temperature-value').textContent = t.toFixed(1);
+    client.send({ type: 'sample', temperature: t });
+});
+
+$('download').addEventListener('click', () => client.send({ type: 'export' }));
+
+$('weights-file').addEventListener('change', async (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';
+    if (!file) return;
+    showError('weights-error');
+    $('weights-message').textContent = `Loading ${file.name}…`;
+    client.send({ type: 'import', bytes: await file.arrayBuffer() });
+});
+
+$('data-file').addEventListener('change', (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';
+    if (file) tryData(file);
+});
+
+const zone = $('drop-zone');
+window.addEventListener('dragover', (event) => event.preventDefault());
+window.addEventListener('drop', (event) => event.preventDefault());
+zone.addEventListener('dragenter', () => zone.classList.add('over'));
+zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+zone.addEventListener('drop', (event) => {
+    zone.classList.remove('over');
+    const [file] = event.dataTransfer.files;
+    if (file) tryData(file);
+});

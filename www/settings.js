@@ -1,0 +1,68 @@
+// The settings form is the one list of knobs: its element names are the wasm
+// config's keys. This module reads and fills it, and mirrors it in the URL as
+// the preset plus the fields that differ from it, so a link reproduces a run.
+
+/** The form's named controls. */
+const controls = (form) => [...form.elements].filter((el) => el.name);
+
+function read(el) {
+    if (el.type === 'checkbox') return el.checked;
+    if (el.type === 'number') return el.value === '' ? undefined : Number(el.value);
+    return el.value;
+}
+
+function write(el, value) {
+    if (el.type === 'checkbox') el.checked = Boolean(value);
+    else el.value = String(value);
+}
+
+/** A URL parameter as the control's type. */
+function parse(el, text) {
+    if (el.type === 'checkbox') return text === 'true' || text === '1';
+    if (el.type === 'number') return Number(text);
+    return text;
+}
+
+/** The config object the form describes (empty number fields left to the preset). */
+export function readForm(form) {
+    const config = {};
+    for (const el of controls(form)) {
+        const value = read(el);
+        if (value !== undefined) config[el.name] = value;
+    }
+    return config;
+}
+
+/** Sets every control named in `config`. */
+export function fillForm(form, config) {
+    for (const el of controls(form)) {
+        if (config[el.name] !== undefined && config[el.name] !== null) write(el, config[el.name]);
+    }
+}
+
+/** Fills the form from the URL's query: the preset first, then each field given. */
+export function fillFromUrl(form, presets, search = location.search) {
+    const params = new URLSearchParams(search);
+    const preset = presets[params.get('preset')] ? params.get('preset') : form.elements.preset.value;
+    fillForm(form, { ...presets[preset], backend: form.elements.backend.value });
+    for (const el of controls(form)) {
+        if (params.has(el.name)) write(el, parse(el, params.get(el.name)));
+    }
+}
+
+/** Writes the form to the URL as the preset and the fields that differ from it. */
+export function saveToUrl(form, presets) {
+    const config = readForm(form);
+    const base = presets[config.preset] ?? {};
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(config)) {
+        if (key === 'preset' || String(base[key]) !== String(value)) params.set(key, String(value));
+    }
+    history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+
+/** Whether two configs set the same values. */
+export function sameConfig(a, b) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => String(a[k]) === String(b[k]));
+}

@@ -1,0 +1,183 @@
+// The trainer's thread: owns the wasm Trainer, trains it in chunks of about
+// CHUNK_MS and reports to the page with typed messages. Between chunks it
+// yields to the event loop, so pause, stop and reset take effect within one chunk.
+//
+// Page → worker: create {text, config, tag} · start · pause · stop · sample {temperature}
+//                export · import {bytes}
+// Worker → page: ready {presets} · backend {backend, reason} · dataset {stats}
+//                config {config, about: tag} · created {initialLoss} · inits {losses}
+//                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
+//                eval {step, dev} | eval {step, train, dev, test, final: true}
+//                samples {step, names} · embedding {points} · state {state}
+//                weights {bytes} · imported {step} · error {about, message, fatal}
+
+import init, { Trainer, presetConfigs, weightsConfig } from './pkg/makemore.js';
+
+const CHUNK_MS = 80;
+const SAMPLE_EVERY_MS = 1500;
+const SAMPLE_COUNT = 20;
+
+const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
+
+// Calls into a Trainer never overlap: each waits for the one before.
+let tail = Promise.resolve();
+function exclusive(fn) {
+    const result = tail.then(fn);
+    tail = result.catch(() => {});
+    return result;
+}
+
+const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+let trainer = null;
+let text = null;
+let temperature = 1;
+let state = 'idle'; // idle | running | paused | done
+let elapsedMs = 0;
+let runs = 0; // the current training loop's number; an older loop stops
+
+function setState(next) {
+    state = next;
+    post({ type: 'state', state });
+}
+
+function report(about, err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // A Rust panic aborts with a RuntimeError; the wasm instance is unusable after it.
+    const fatal = err instanceof WebAssembly.RuntimeError;
+    post({ type: 'error', about, message, fatal });
+    if (fatal) self.close();
+}
+
+async function sendSamples(t) {
+    const names = await t.sample(SAMPLE_COUNT, temperature);
+    post({ type: 'samples', step: t.step(), names });
+}
+
+async function sendEmbedding(t) {
+    post({ type: 'embedding', points: await t.embedding() });
+}
+
+/// Replaces the trainer with `next` and tells the page everything about it.
+async function adopt(next, tag) {
+    const old = trainer;
+    trainer = next;
+    old?.free();
+    elapsedMs = 0;
+    const config = next.config();
+    post({ type: 'backend', backend: next.backend(), reason: next.backendReason() });
+    post({ type: 'dataset', stats: next.dataset() });
+    post({ type: 'config', config, about: tag });
+    const initialLoss = await next.evaluateSplit('dev');
+    post({ type: 'created', step: next.step(), steps: next.steps(), initialLoss });
+    if (config.preset === 'e02') post({ type: 'inits', losses: await next.initLosses() });
+    await sendSamples(next);
+    await sendEmbedding(next);
+    setState(next.done() ? 'done' : 'idle');
+}
+
+async function create(bytes, config, tag) {
+    const next = await Trainer.create(new Uint8Array(bytes), config);
+    text = bytes;
+    await adopt(next, tag);
+}
+
+async function importWeights(bytes) {
+    const fileConfig = weightsConfig(new Uint8Array(bytes));
+    const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto' };
+    const next = await Trainer.create(new Uint8Array(text), config);
+    try {
+        next.importWeights(new Uint8Array(bytes));
+    } catch (err) {
+        next.free();
+        throw err;
+    }
+    await adopt(next, 'import');
+    post({ type: 'imported', step: next.step() });
+}
+
+async function finish(t) {
+    const losses = await t.evaluate();
+    post({ type: 'eval', step: t.step(), ...losses, final: true });
+    await sendSamples(t);
+    await sendEmbedding(t);
+    setState('done');
+}
+
+async function run() {
+    const t = trainer;
+    const id = ++runs;
+    const { eval_every: evalEvery, batch_size: batch } = t.config();
+    let chunk = 1;
+    let stepsPerSec = 0;
+    let lastSamples = performance.now();
+    setState('running');
+    const live = () => state === 'running' && runs === id && trainer === t;
+    while (live() && !t.done()) {
+        const from = t.step();
+        const started = performance.now();
+        try {
+            await exclusive(() => t.train(chunk));
+        } catch (err) {
+            report('training', err);
+            setState('paused');
+            return;
+        }
+        const ms = performance.now() - started;
+        elapsedMs += ms;
+        const step = t.step();
+        const rate = (step - from) / Math.max(ms, 1e-3) * 1000;
+        stepsPerSec = stepsPerSec ? 0.8 * stepsPerSec + 0.2 * rate : rate;
+        chunk = Math.max(1, Math.min(chunk * 2, Math.round(rate * CHUNK_MS / 1000)));
+        const losses = t.lossesSince(from);
+        post({
+            type: 'progress', from, losses, step, steps: t.steps(), lr: t.lr(),
+            stepsPerSec, examplesPerSec: stepsPerSec * batch, elapsedMs,
+        }, [losses.buffer]);
+        if (evalEvery > 0 && Math.floor(step / evalEvery) > Math.floor(from / evalEvery) && !t.done()) {
+            post({ type: 'eval', step, dev: await exclusive(() => t.evaluateSplit('dev')) });
+            await exclusive(() => sendEmbedding(t));
+        }
+        if (performance.now() - lastSamples > SAMPLE_EVERY_MS) {
+            await exclusive(() => sendSamples(t));
+            lastSamples = performance.now();
+        }
+        await yieldToEvents();
+    }
+    if (live() && t.done()) await exclusive(() => finish(t));
+}
+
+const handlers = {
+    create: ({ text: bytes, config, tag }) => exclusive(() => create(bytes, config, tag).catch((err) => report(tag, err))),
+    // After any create before it; the loop itself is not awaited, or it would block the queue.
+    start: () => exclusive(() => {
+        if (trainer && (state === 'idle' || state === 'paused')) run();
+    }),
+    pause: () => {
+        if (state === 'running') setState('paused');
+    },
+    stop: () => {
+        if (!trainer || state === 'done') return;
+        setState('paused');
+        exclusive(() => finish(trainer)).catch((err) => report('training', err));
+    },
+    sample: ({ temperature: t }) => {
+        temperature = t;
+        if (trainer) exclusive(() => sendSamples(trainer)).catch((err) => report('samples', err));
+    },
+    export: () => exclusive(async () => {
+        const bytes = await trainer.exportWeights();
+        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step() }, [bytes.buffer]);
+    }).catch((err) => report('weights', err)),
+    import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
+};
+
+self.onmessage = ({ data }) => {
+    const handle = handlers[data.type];
+    if (handle) handle(data);
+    else report('protocol', new Error(`unknown message type ${JSON.stringify(data.type)}`));
+};
+
+init()
+    .then(() => post({ type: 'ready', presets: presetConfigs() }))
+    .catch((err) => report('startup', err));
