@@ -11,6 +11,8 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 
 scripts/build-web.sh
+# The npm package in pkg/, for e2e/package.test.mjs (reuses the release build).
+scripts/build-package.sh --no-pack
 
 failed=()
 echo "== wasm API tests in headless Chromium (webdriver.json: WebGPU on SwiftShader)"

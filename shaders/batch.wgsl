@@ -6,7 +6,6 @@
 @group(0) @binding(2) var<storage, read> src_y: array<u32>;
 @group(0) @binding(3) var<storage, read_write> xb: array<u32>;
 @group(0) @binding(4) var<storage, read_write> yb: array<u32>;
-@group(1) @binding(0) var<uniform> st: Step;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -9,7 +9,10 @@ struct Dims {
     b2_off: u32, w3_off: u32, n_params: u32, optimizer: u32, // 0 sgd, 1 adam, 2 adamw
     l2_c: f32, l2_w1: f32, l2_w2: f32, wd: f32,
     beta1: f32, one_minus_beta1: f32, beta2: f32, one_minus_beta2: f32,
-    eps: f32, _p0: u32, _p1: u32, _p2: u32,
+    eps: f32,
+    dc_chunk: u32, // positions per chunk of the embedding backward
+    dc_off: u32,   // where it writes: C's offset in grads (one chunk), or 0 in its scratch
+    _p0: u32,
 }
 
 // One training step or one evaluation tile, selected by a dynamic offset.
@@ -23,6 +26,9 @@ struct Step {
     bc2: f32,
     mode: u32,    // 0: training step, 1: evaluation tile
 }
+
+// Group 1 of every kernel with bindings: the step, by dynamic offset.
+@group(1) @binding(0) var<uniform> st: Step;
 
 fn pcg_hash(v: u32) -> u32 {
     let state = v * 747796405u + 2891336453u;

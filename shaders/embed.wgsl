@@ -1,15 +1,11 @@
 // The embedding as a forward/backward pair over the same bindings:
 //   forward:  out = emb (rows, T*E) = C[xb],             table = params
-//   backward: out = grads, dC (V, E) = Σ demb rows by token, table = demb (rows, T*E)
-// The backward is an owner-computes gather: each invocation owns one (token, channel)
-// of dC and walks every batch position in order, so there are no atomics and the
-// sum is deterministic (and in the same order as the CPU's embed_backward).
+//   backward: out = grads or dC partials, dC (V, E) = Σ demb rows by token, table = demb (rows, T*E)
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> xb: array<u32>;
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(1) @binding(0) var<uniform> st: Step;
 
 @compute @workgroup_size(256)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -21,37 +17,28 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     out[i] = table[dims.c_off + xb[pos] * dims.e + i % dims.e];
 }
 
-const CH: u32 = 64u; // channels per workgroup, and positions per shared tile
-var<workgroup> toks: array<u32, CH>;
-
-// One workgroup per (token, group of CH channels).
-@compute @workgroup_size(64)
-fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_index) li: u32) {
-    let groups = (dims.e + CH - 1u) / CH;
-    let w = flat_workgroup(wid, nwg);
-    let tok = w / groups;
-    let e = (w % groups) * CH + li;
-    let live = tok < dims.v && e < dims.e;
+// One invocation per (chunk of dims.dc_chunk positions, channel): it zeroes its
+// channel of its chunk's dC partial (V, E) at out[dims.dc_off + chunk·V·E], then
+// walks the chunk's positions in order, adding each demb row's channel to the row of
+// its token. Invocations own disjoint columns, so there are no atomics and no
+// barriers. One chunk writes dC in place (in the CPU's order); more write partials
+// to a scratch buffer that reduce.wgsl adds in chunk order.
+@compute @workgroup_size(256)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_invocation(gid, nwg); // over (chunks, E)
     let n = st.rows * dims.t; // positions
-    var acc = 0.0;
-    for (var p0 = 0u; p0 < n; p0 += CH) {
-        if (p0 + li < n) {
-            toks[li] = xb[p0 + li];
-        } else {
-            toks[li] = 0xffffffffu;
-        }
-        workgroupBarrier();
-        if (live) {
-            for (var j = 0u; j < CH; j++) {
-                if (toks[j] == tok) {
-                    acc += table[(p0 + j) * dims.e + e];
-                }
-            }
-        }
-        workgroupBarrier();
+    let chunk = i / dims.e;
+    let e = i % dims.e;
+    if (chunk * dims.dc_chunk >= n) {
+        return;
     }
-    if (live) {
-        out[dims.c_off + tok * dims.e + e] = acc;
+    let base = dims.dc_off + chunk * dims.v * dims.e + e;
+    for (var tok = 0u; tok < dims.v; tok++) {
+        out[base + tok * dims.e] = 0.0;
+    }
+    let end = min(n, (chunk + 1u) * dims.dc_chunk);
+    for (var p = chunk * dims.dc_chunk; p < end; p++) {
+        let o = base + xb[p] * dims.e;
+        out[o] += table[p * dims.e + e];
     }
 }

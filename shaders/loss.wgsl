@@ -8,7 +8,6 @@
 @group(0) @binding(2) var<storage, read> params: array<f32>;
 @group(0) @binding(3) var<storage, read_write> losses: array<f32>;
 @group(0) @binding(4) var<storage, read_write> status: array<u32>;
-@group(1) @binding(0) var<uniform> st: Step;
 
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;

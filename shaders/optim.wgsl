@@ -8,7 +8,6 @@
 @group(0) @binding(3) var<storage, read_write> params: array<f32>;
 @group(0) @binding(4) var<storage, read_write> m1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> m2: array<f32>;
-@group(1) @binding(0) var<uniform> st: Step;
 
 fn l2_grad(i: u32, w: f32) -> f32 {
     var lambda = 0.0;

@@ -185,3 +185,10 @@ fn kernels_match_cpu_wide_adam() {
     check(Case { t: 5, e: 13, h: 33, letters: 10, batch: 257, direct: true, optimizer: Optimizer::Adam });
     check(Case { t: 1, e: 70, h: 20, letters: 4, batch: 33, direct: true, optimizer: Optimizer::Sgd });
 }
+
+#[test]
+fn kernels_match_cpu_split_k() {
+    // 1100 rows split every weight gradient's K four ways (reduce.wgsl adds the
+    // partials); 2200 positions make three chunks of the embedding backward.
+    check(Case { t: 2, e: 6, h: 40, letters: 20, batch: 1100, direct: true, optimizer: Optimizer::Adam });
+}

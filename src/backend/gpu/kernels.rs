@@ -9,12 +9,16 @@ const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
 /// Bytes between two [`Step`]s in the step buffer (the dynamic-offset alignment).
 pub const STEP_STRIDE: u64 = 256;
-/// Invocations per workgroup of the 1-D kernels (batch, embed forward, optim).
+/// Invocations per workgroup of the 1-D kernels (all but matmul and loss).
 const WG_1D: u32 = 256;
-/// Output tile edge of `matmul.wgsl`.
+/// Output tile edge of `matmul.wgsl` (TS there).
 pub const TILE: u32 = 32;
-/// Channels per workgroup of the embedding backward.
-const EMBED_CH: u32 = 64;
+/// Positions per chunk of the embedding backward (`Dims::dc_chunk`).
+pub const DC_CHUNK: u32 = 1024;
+/// Split-K: a weight-gradient pass splits its K (the batch) until it has about this
+/// many workgroups, keeping at least [`MIN_SPLIT_K`] rows per split.
+const SPLIT_K_GROUPS: u32 = 32;
+const MIN_SPLIT_K: u32 = 256;
 
 /// `Dims` in common.wgsl: the model and run constants.
 #[repr(C)]
@@ -45,7 +49,9 @@ pub struct Dims {
     pub beta2: f32,
     pub one_minus_beta2: f32,
     pub eps: f32,
-    pub _pad: [u32; 3],
+    pub dc_chunk: u32,
+    pub dc_off: u32,
+    pub _pad: u32,
 }
 
 /// `Step` in common.wgsl: one training step or evaluation tile.
@@ -71,29 +77,36 @@ pub const MODE_EVAL: u32 = 1;
 pub struct Mat {
     pub m: u32,
     pub n: u32,
-    pub k1: u32,
-    pub k2: u32,
-    pub a1: [u32; 3], // offset, stride along m, stride along k
-    pub b1: [u32; 3], // offset, stride along k, stride along n
-    pub a2: [u32; 3],
-    pub b2: [u32; 3],
+    pub k: u32,
+    pub rows_in: u32,
+    pub a: [u32; 3], // offset, stride along m, stride along k
+    pub ones_row: u32,
+    pub b: [u32; 3], // offset, stride along k, stride along n
+    pub epilogue: u32,
     pub out_off: u32,
     pub out_sm: u32,
     pub bias_off: u32,
-    pub epilogue: u32,
-    pub ones_row: u32,
-    pub rows_in: u32,
-    pub _pad: [u32; 2],
+    pub splits: u32,
 }
 
 pub const EPI_NONE: u32 = 0;
 pub const EPI_BIAS: u32 = 1;
 pub const EPI_BIAS_TANH: u32 = 2;
 pub const EPI_TANH_GRAD: u32 = 3;
-/// `Mat::rows_in` bits: which of M, K1, K2 is the step's row count.
+pub const EPI_ACCUMULATE: u32 = 4;
+/// `Mat::rows_in` bits: whether M or K is the step's row count.
 pub const ROWS_M: u32 = 1;
-pub const ROWS_K1: u32 = 2;
-pub const ROWS_K2: u32 = 4;
+pub const ROWS_K: u32 = 2;
+
+/// `Sum` in reduce.wgsl: `parts` partials of `len` values, added into `off`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Sum {
+    pub len: u32,
+    pub parts: u32,
+    pub off: u32,
+    pub _pad: u32,
+}
 
 /// How a kernel sees one of its bindings (group 0, numbered in order).
 #[derive(Clone, Copy)]
@@ -110,7 +123,14 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    fn new(device: &Device, step_layout: &BindGroupLayout, name: &str, src: &str, entry: &str, slots: &[Slot]) -> Self {
+    /// The pipeline for `entry` of `src`, with its pipeline-overridable `constants`.
+    fn new(
+        device: &Device,
+        step_layout: &BindGroupLayout,
+        (name, src, entry): (&str, &str, &str),
+        slots: &[Slot],
+        constants: &[(&str, f64)],
+    ) -> Self {
         let layout = bind_group_layout(device, name, slots, false);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(name),
@@ -128,7 +148,7 @@ impl Kernel {
             layout: Some(&pl),
             module: &module,
             entry_point: Some(entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
             cache: None,
         });
         Kernel { pipeline, layout }
@@ -173,7 +193,9 @@ pub struct Kernels {
     pub batch: Kernel,
     pub embed_forward: Kernel,
     pub embed_backward: Kernel,
-    pub matmul: Kernel,
+    /// One matmul pipeline per epilogue (`EPI_*`).
+    pub matmul: [Kernel; 5],
+    pub reduce: Kernel,
     pub xent: Kernel,
     pub loss: Kernel,
     pub optim: Kernel,
@@ -184,7 +206,12 @@ impl Kernels {
     pub fn new(device: &Device) -> Self {
         use Slot::*;
         let step_layout = bind_group_layout(device, "step", &[Uniform], true);
-        let k = |name, src, entry, slots: &[Slot]| Kernel::new(device, &step_layout, name, src, entry, slots);
+        let k = |name, src, entry, slots: &[Slot]| Kernel::new(device, &step_layout, (name, src, entry), slots, &[]);
+        let matmul = |epilogue: u32| {
+            let src = include_str!("../../../shaders/matmul.wgsl");
+            let slots = [Uniform, Read, Read, Read, Write];
+            Kernel::new(device, &step_layout, ("matmul", src, "main"), &slots, &[("EPILOGUE", f64::from(epilogue))])
+        };
         let embed = include_str!("../../../shaders/embed.wgsl");
         let embed_slots = [Uniform, Read, Read, Write];
         Kernels {
@@ -196,12 +223,8 @@ impl Kernels {
             ),
             embed_forward: k("embed_forward", embed, "forward", &embed_slots),
             embed_backward: k("embed_backward", embed, "backward", &embed_slots),
-            matmul: k(
-                "matmul",
-                include_str!("../../../shaders/matmul.wgsl"),
-                "main",
-                &[Uniform, Read, Read, Read, Read, Read, Write],
-            ),
+            matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
+            reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
             xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
             loss: k("loss", include_str!("../../../shaders/loss.wgsl"), "main", &[Uniform, Read, Read, Write, Write]),
             optim: k(
@@ -227,9 +250,15 @@ pub fn grid_1d(n: u32, max_dim: u32) -> (u32, u32) {
     grid(n.div_ceil(WG_1D), max_dim)
 }
 
-/// Workgroups of the embedding backward for V tokens and E channels.
-pub fn embed_backward_groups(v: u32, e: u32) -> u32 {
-    v * e.div_ceil(EMBED_CH)
+/// Chunks of the embedding backward for `rows` rows of T positions.
+pub fn dc_chunks(rows: u32, t: u32) -> u32 {
+    (rows * t).div_ceil(DC_CHUNK)
+}
+
+/// K splits of a weight-gradient pass with a (rows, n) output and K = `batch`.
+pub fn k_splits(rows: u32, n: u32, batch: u32) -> u32 {
+    let tiles = rows.div_ceil(TILE) * n.div_ceil(TILE);
+    (SPLIT_K_GROUPS / tiles).min(batch / MIN_SPLIT_K).max(1)
 }
 
 /// Sets `kernel` with its bind group and the step at `step_offset`, and dispatches (x, y).

@@ -9,21 +9,26 @@
 //! per chunk. Evaluation runs the forward pass over the split in tiles and reads
 //! back one partial sum per tile.
 //!
-//! Per training step (shapes for rows = batch_size):
+//! Per training step (shapes for rows = batch_size; [..] only with direct connections):
 //! ```text
 //! batch          xb (B, T), yb (B)        = split rows at batch_index(key, step, i)
 //! embed.forward  emb (B, T*E)             = C[xb]
 //! matmul         h (B, H)                 = tanh(emb @ W1 + b1)
-//! matmul         logits (B, V)            = h @ W2 + b2 (+ emb @ W3)
+//! matmul         logits (B, V)            = h @ W2 + b2   [then += emb @ W3]
 //! xent           rowloss (B), dlogits     = softmax cross-entropy, fwd + bwd
 //! loss           losses[slot]             = mean(rowloss) + L2; guard
-//! matmul         [dW2; db2] (H+1, V)      = [h, 1]ᵀ @ dlogits   (+ dW3 = embᵀ @ dlogits)
+//! matmul         [dW2; db2] (H+1, V)      = [h, 1]ᵀ @ dlogits   [dW3 = embᵀ @ dlogits]
 //! matmul         dpre (B, H)              = (dlogits @ W2ᵀ) ⊙ (1 − h²)
 //! matmul         [dW1; db1] (T*E+1, H)    = [emb, 1]ᵀ @ dpre
-//! matmul         demb (B, T*E)            = dpre @ W1ᵀ (+ dlogits @ W3ᵀ)
-//! embed.backward dC (V, E)                = Σ demb rows by token (owner computes)
+//! matmul         demb (B, T*E)            = [dlogits @ W3ᵀ +] dpre @ W1ᵀ
+//! embed.backward dC (V, E)                = Σ demb rows by token, in chunks of positions
 //! optim          params, m, v             (+ L2 gradients), unless the guard tripped
 //! ```
+//! Weight gradients of large batches split K (the batch) across workgroups, and a
+//! large batch's embedding backward runs in chunks; each writes partials to a scratch
+//! buffer that a `reduce` pass adds in a fixed order, so results stay deterministic.
+//! The kernels avoid workgroup memory and barriers: on CPU drivers (lavapipe,
+//! SwiftShader) every load costs per lane and a barrier is a coroutine switch.
 
 use std::sync::{Arc, Mutex};
 
@@ -46,10 +51,10 @@ use kernels::*;
 const CHUNK: usize = 1024;
 /// Preferred rows per evaluation tile.
 const EVAL_ROWS: usize = 4096;
-/// Storage buffers the widest kernel (matmul) binds.
-const STORAGE_PER_STAGE: u32 = 6;
-/// Workgroup memory of the largest kernel (matmul's two tiles).
-const WORKGROUP_BYTES: u32 = 2 * 1024 * 4;
+/// Storage buffers the widest kernel (optim) binds.
+const STORAGE_PER_STAGE: u32 = 5;
+/// Workgroup memory of the largest kernel (loss's reduction).
+const WORKGROUP_BYTES: u32 = 256 * 4;
 
 /// Finds an adapter and opens a device with WebGPU's default limits, raised to
 /// the adapter's buffer sizes so larger models fit.
@@ -88,11 +93,15 @@ struct SplitBufs {
     gather: BindGroup,
 }
 
-/// A matmul pass: its bind group, output width and fixed row count (None: the step's rows).
+/// A matmul pass: its bind group, output width, fixed row count (None: the step's
+/// rows), K splits, and with splits the reduce pass (bind group, length) after it.
 struct MatPass {
     bind: BindGroup,
+    epilogue: usize,
     n: u32,
     rows: Option<u32>,
+    splits: u32,
+    reduce: Option<(BindGroup, u32)>,
 }
 
 /// The buffers every step uses, besides the parameters.
@@ -150,9 +159,11 @@ pub struct GpuBackend {
     xent: BindGroup,
     loss: BindGroup,
     optim: BindGroup,
-    /// hidden, output, then the backward passes in order (see the module docs).
-    forward: [MatPass; 2],
+    /// The forward and backward matmul passes in order (see the module docs).
+    forward: Vec<MatPass>,
     backward: Vec<MatPass>,
+    /// Adds the embedding backward's chunk partials into dC, when there are several.
+    embed_reduce: Option<BindGroup>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -259,6 +270,7 @@ impl GpuBackend {
             optim,
             forward: binds.forward,
             backward: binds.backward,
+            embed_reduce: binds.embed_reduce,
             lost,
             device,
             queue,
@@ -315,7 +327,8 @@ impl GpuBackend {
         ];
 
         let l = &params.layout;
-        let (w1, b1, w2, b2, w3) = (
+        let (c, w1, b1, w2, b2, w3) = (
+            offset_of(l, Tensor::C),
             offset_of(l, Tensor::W1),
             offset_of(l, Tensor::B1),
             offset_of(l, Tensor::W2),
@@ -324,139 +337,133 @@ impl GpuBackend {
         );
         let (h_, v_, te_) = (h as u32, v as u32, te as u32);
         let direct = mc.direct;
-        // (Mat, a1, b1, a2, b2, aux, out), in dispatch order.
-        let mats: Vec<(Mat, [&Buffer; 6])> = [
-            // hidden: h (B, H) = tanh(emb @ W1 + b1)
+        // A pass over the step's rows: out (B, n) = A (B, k) @ B (k, n).
+        let rows_pass = |n, k, a: [u32; 3], b: [u32; 3], epilogue, bias_off| Mat {
+            n,
+            k,
+            a,
+            b,
+            out_sm: n,
+            epilogue,
+            bias_off,
+            rows_in: ROWS_M,
+            splits: 1,
+            ..Mat::default()
+        };
+        // A weight gradient: grads[out_off..] (m (+1), n) = [A, 1]ᵀ @ dY over the batch.
+        let grad_pass = |m, n, out_off, ones_row| Mat {
+            m,
+            n,
+            a: [0, 1, m],
+            b: [0, n, 1],
+            out_off,
+            out_sm: n,
+            ones_row,
+            rows_in: ROWS_K,
+            splits: k_splits(m + ones_row, n, cfg.batch_size as u32),
+            ..Mat::default()
+        };
+        // (Mat, [a, b, aux, out]), forward then backward, in dispatch order.
+        let forward: Vec<(Mat, [&Buffer; 4])> = [
+            // h (B, H) = tanh(emb @ W1 + b1)
             Some((
-                Mat {
-                    n: h_,
-                    k1: te_,
-                    a1: [0, te_, 1],
-                    b1: [w1, h_, 1],
-                    out_sm: h_,
-                    bias_off: b1,
-                    epilogue: EPI_BIAS_TANH,
-                    rows_in: ROWS_M,
-                    ..Mat::default()
-                },
-                [&w.emb, &w.params, &w.emb, &w.params, &w.params, &w.h],
+                rows_pass(h_, te_, [0, te_, 1], [w1, h_, 1], EPI_BIAS_TANH, b1),
+                [&w.emb, &w.params, &w.params, &w.h],
             )),
-            // output: logits (B, V) = h @ W2 + b2 (+ emb @ W3)
-            Some((
-                Mat {
-                    n: v_,
-                    k1: h_,
-                    k2: if direct { te_ } else { 0 },
-                    a1: [0, h_, 1],
-                    b1: [w2, v_, 1],
-                    a2: [0, te_, 1],
-                    b2: [w3, v_, 1],
-                    out_sm: v_,
-                    bias_off: b2,
-                    epilogue: EPI_BIAS,
-                    rows_in: ROWS_M,
-                    ..Mat::default()
-                },
-                [&w.h, &w.params, &w.emb, &w.params, &w.params, &w.logits],
-            )),
-            // [dW2; db2] (H+1, V) = [h, 1]ᵀ @ dlogits
-            Some((
-                Mat {
-                    m: h_,
-                    n: v_,
-                    a1: [0, 1, h_],
-                    b1: [0, v_, 1],
-                    out_off: w2,
-                    out_sm: v_,
-                    ones_row: 1,
-                    rows_in: ROWS_K1,
-                    ..Mat::default()
-                },
-                [&w.h, &w.logits, &w.h, &w.logits, &w.h, &w.grads],
-            )),
-            // dW3 (T*E, V) = embᵀ @ dlogits
+            // logits (B, V) = h @ W2 + b2
+            Some((rows_pass(v_, h_, [0, h_, 1], [w2, v_, 1], EPI_BIAS, b2), [&w.h, &w.params, &w.params, &w.logits])),
+            // logits += emb @ W3
             direct.then(|| {
                 (
-                    Mat {
-                        m: te_,
-                        n: v_,
-                        a1: [0, 1, te_],
-                        b1: [0, v_, 1],
-                        out_off: w3,
-                        out_sm: v_,
-                        rows_in: ROWS_K1,
-                        ..Mat::default()
-                    },
-                    [&w.emb, &w.logits, &w.emb, &w.logits, &w.emb, &w.grads],
+                    rows_pass(v_, te_, [0, te_, 1], [w3, v_, 1], EPI_ACCUMULATE, 0),
+                    [&w.emb, &w.params, &w.params, &w.logits],
                 )
             }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let backward: Vec<(Mat, [&Buffer; 4])> = [
+            // [dW2; db2] (H+1, V) = [h, 1]ᵀ @ dlogits
+            Some((grad_pass(h_, v_, w2, 1), [&w.h, &w.logits, &w.h, &w.grads])),
+            // dW3 (T*E, V) = embᵀ @ dlogits
+            direct.then(|| (grad_pass(te_, v_, w3, 0), [&w.emb, &w.logits, &w.emb, &w.grads])),
             // dpre (B, H) = (dlogits @ W2ᵀ) ⊙ (1 − h²)
-            Some((
-                Mat {
-                    n: h_,
-                    k1: v_,
-                    a1: [0, v_, 1],
-                    b1: [w2, 1, v_],
-                    out_sm: h_,
-                    epilogue: EPI_TANH_GRAD,
-                    rows_in: ROWS_M,
-                    ..Mat::default()
-                },
-                [&w.logits, &w.params, &w.logits, &w.params, &w.h, &w.dh],
-            )),
+            Some((rows_pass(h_, v_, [0, v_, 1], [w2, 1, v_], EPI_TANH_GRAD, 0), [&w.logits, &w.params, &w.h, &w.dh])),
             // [dW1; db1] (T*E+1, H) = [emb, 1]ᵀ @ dpre
+            Some((grad_pass(te_, h_, w1, 1), [&w.emb, &w.dh, &w.emb, &w.grads])),
+            // demb (B, T*E) = dlogits @ W3ᵀ
+            direct.then(|| {
+                (rows_pass(te_, v_, [0, v_, 1], [w3, 1, v_], EPI_NONE, 0), [&w.logits, &w.params, &w.params, &w.demb])
+            }),
+            // demb (B, T*E) (+)= dpre @ W1ᵀ
             Some((
-                Mat {
-                    m: te_,
-                    n: h_,
-                    a1: [0, 1, te_],
-                    b1: [0, h_, 1],
-                    out_off: w1,
-                    out_sm: h_,
-                    ones_row: 1,
-                    rows_in: ROWS_K1,
-                    ..Mat::default()
-                },
-                [&w.emb, &w.dh, &w.emb, &w.dh, &w.emb, &w.grads],
-            )),
-            // demb (B, T*E) = dpre @ W1ᵀ (+ dlogits @ W3ᵀ)
-            Some((
-                Mat {
-                    n: te_,
-                    k1: h_,
-                    k2: if direct { v_ } else { 0 },
-                    a1: [0, h_, 1],
-                    b1: [w1, 1, h_],
-                    a2: [0, v_, 1],
-                    b2: [w3, 1, v_],
-                    out_sm: te_,
-                    rows_in: ROWS_M,
-                    ..Mat::default()
-                },
-                [&w.dh, &w.params, &w.logits, &w.params, &w.params, &w.demb],
+                rows_pass(te_, h_, [0, h_, 1], [w1, 1, h_], if direct { EPI_ACCUMULATE } else { EPI_NONE }, 0),
+                [&w.dh, &w.params, &w.params, &w.demb],
             )),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let stride = STEP_STRIDE as usize;
-        let mut mat_bytes = vec![0u8; mats.len() * stride];
-        for (i, (mat, _)) in mats.iter().enumerate() {
-            mat_bytes[i * stride..][..std::mem::size_of::<Mat>()].copy_from_slice(bytemuck::bytes_of(mat));
-        }
-        let mat_buf = a.init("mats", &mat_bytes, BufferUsages::UNIFORM);
-        let mat_size = std::mem::size_of::<Mat>() as u64;
-        let mut passes = mats.iter().enumerate().map(|(i, (mat, bufs))| {
-            let mut r = vec![uniform_at(&mat_buf, (i * stride) as u64, mat_size)];
-            r.extend(bufs.iter().map(|b| res(b)));
-            MatPass {
-                bind: k.matmul.bind(device, &r),
-                n: mat.n,
-                rows: (mat.rows_in & ROWS_M == 0).then_some(mat.m + mat.ones_row),
+
+        // Split passes and a chunked embedding backward write partials to `parts`,
+        // and a reduce pass adds them into grads.
+        let dc_parts = dc_chunks(cfg.batch_size as u32, t as u32);
+        let mut part_len = if dc_parts > 1 { (dc_parts * v_ * mc.n_embd as u32) as usize } else { 0 };
+        for (mat, _) in &backward {
+            if mat.splits > 1 {
+                let len = (mat.m + mat.ones_row) * mat.n;
+                part_len = part_len.max((mat.splits * len) as usize);
             }
-        });
-        let forward = [passes.next().expect("hidden pass"), passes.next().expect("output pass")];
-        let backward = passes.collect();
+        }
+        let parts = a.storage("partials", part_len * 4);
+        let stride = STEP_STRIDE as usize;
+        let n_mats = forward.len() + backward.len();
+        let mut uniform_bytes = vec![0u8; (n_mats + backward.len() + 1) * stride];
+        let mut next = 0;
+        let mut put = |bytes: &[u8]| {
+            uniform_bytes[next..][..bytes.len()].copy_from_slice(bytes);
+            next += stride;
+            (next - stride) as u64
+        };
+        let mut plans = Vec::new();
+        for (mut mat, bufs) in forward.into_iter().chain(backward) {
+            let mut out = bufs[3];
+            let mut reduce = None;
+            if mat.splits > 1 {
+                let sum = Sum { len: (mat.m + mat.ones_row) * mat.n, parts: mat.splits, off: mat.out_off, _pad: 0 };
+                reduce = Some((put(bytemuck::bytes_of(&sum)), sum.len));
+                (out, mat.out_off) = (&parts, 0);
+            }
+            plans.push((put(bytemuck::bytes_of(&mat)), mat, [bufs[0], bufs[1], bufs[2], out], reduce));
+        }
+        let dc_sum = Sum { len: v_ * mc.n_embd as u32, parts: dc_parts, off: c, _pad: 0 };
+        let dc_sum_at = put(bytemuck::bytes_of(&dc_sum));
+        let uniforms = a.init("mats", &uniform_bytes, BufferUsages::UNIFORM);
+        let mat_size = std::mem::size_of::<Mat>() as u64;
+        let sum_size = std::mem::size_of::<Sum>() as u64;
+        let reducer = |at: u64, out: &Buffer| {
+            k.reduce.bind(device, &[uniform_at(&uniforms, at, sum_size), res(&parts), res(out)])
+        };
+        let mut passes: Vec<MatPass> = plans
+            .into_iter()
+            .map(|(at, mat, bufs, reduce)| {
+                let mut r = vec![uniform_at(&uniforms, at, mat_size)];
+                r.extend(bufs.iter().map(|b| res(b)));
+                MatPass {
+                    bind: k.matmul[mat.epilogue as usize].bind(device, &r),
+                    epilogue: mat.epilogue as usize,
+                    n: mat.n,
+                    rows: (mat.rows_in & ROWS_M == 0).then_some(mat.m + mat.ones_row),
+                    splits: mat.splits,
+                    reduce: reduce.map(|(at, len)| (reducer(at, &w.grads), len)),
+                }
+            })
+            .collect();
+        let backward = passes.split_off(2 + usize::from(direct));
+        let forward = passes;
+        let embed_reduce = (dc_parts > 1).then(|| reducer(dc_sum_at, &w.grads));
+        let dc_out = if dc_parts > 1 { &parts } else { &w.grads };
 
         let d = res(&dims_buf);
         let groups = [
@@ -469,13 +476,13 @@ impl GpuBackend {
                 }],
             }),
             k.embed_forward.bind(device, &[d.clone(), res(&w.xb), res(&w.params), res(&w.emb)]),
-            k.embed_backward.bind(device, &[d.clone(), res(&w.xb), res(&w.demb), res(&w.grads)]),
+            k.embed_backward.bind(device, &[d.clone(), res(&w.xb), res(&w.demb), res(dc_out)]),
             k.xent.bind(device, &[d.clone(), res(&w.yb), res(&w.logits), res(&w.rowloss)]),
             k.loss.bind(device, &[d.clone(), res(&w.rowloss), res(&w.params), res(&w.losses), res(&w.status)]),
             k.optim.bind(device, &[d, res(&w.grads), res(&w.status), res(&w.params), res(&w.m), res(&w.v)]),
         ];
         let owned = a.owned;
-        (work, owned, splits, Binds { kernels, groups, forward, backward })
+        (work, owned, splits, Binds { kernels, groups, forward, backward, embed_reduce })
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -487,26 +494,41 @@ impl GpuBackend {
         }
     }
 
-    /// Encodes one training step or evaluation tile.
-    fn encode(&self, pass: &mut ComputePass<'_>, s: &Step, split: usize, slot_offset: u32) {
+    /// The dispatches of one training step or evaluation tile, in order.
+    fn plan<'a>(&'a self, s: &Step, split: usize) -> Vec<(&'a Kernel, &'a BindGroup, (u32, u32))> {
         let k = &self.kernels;
         let md = self.max_dim;
-        let (sb, off) = (&self.step_bind, slot_offset);
         let mc = &self.model;
-        dispatch(pass, &k.batch, &self.splits[split].gather, sb, off, grid_1d(s.rows, md));
-        dispatch(pass, &k.embed_forward, &self.embed_forward, sb, off, grid_1d(s.rows * mc.n_in() as u32, md));
-        let mat = |pass: &mut ComputePass<'_>, p: &MatPass| {
-            let rows = p.rows.unwrap_or(s.rows);
-            dispatch(pass, &k.matmul, &p.bind, sb, off, (p.n.div_ceil(TILE), rows.div_ceil(TILE)));
+        let mut out = vec![
+            (&k.batch, &self.splits[split].gather, grid_1d(s.rows, md)),
+            (&k.embed_forward, &self.embed_forward, grid_1d(s.rows * mc.n_in() as u32, md)),
+        ];
+        let mat = |out: &mut Vec<_>, p: &'a MatPass| {
+            let tiles = p.rows.unwrap_or(s.rows).div_ceil(TILE);
+            out.push((&k.matmul[p.epilogue], &p.bind, (p.n.div_ceil(TILE), tiles * p.splits)));
+            if let Some((bind, len)) = &p.reduce {
+                out.push((&k.reduce, bind, grid_1d(*len, md)));
+            }
         };
-        self.forward.iter().for_each(|p| mat(pass, p));
-        dispatch(pass, &k.xent, &self.xent, sb, off, grid(s.rows, md));
-        dispatch(pass, &k.loss, &self.loss, sb, off, (1, 1));
+        self.forward.iter().for_each(|p| mat(&mut out, p));
+        out.push((&k.xent, &self.xent, grid_1d(s.rows, md)));
+        out.push((&k.loss, &self.loss, (1, 1)));
         if s.mode == MODE_TRAIN {
-            self.backward.iter().for_each(|p| mat(pass, p));
-            let groups = embed_backward_groups(mc.vocab_size as u32, mc.n_embd as u32);
-            dispatch(pass, &k.embed_backward, &self.embed_backward, sb, off, grid(groups, md));
-            dispatch(pass, &k.optim, &self.optim, sb, off, grid_1d(self.n_params() as u32, md));
+            self.backward.iter().for_each(|p| mat(&mut out, p));
+            let chunks = dc_chunks(s.rows, mc.block_size as u32);
+            out.push((&k.embed_backward, &self.embed_backward, grid_1d(chunks * mc.n_embd as u32, md)));
+            if let Some(bind) = &self.embed_reduce {
+                out.push((&k.reduce, bind, grid_1d((mc.vocab_size * mc.n_embd) as u32, md)));
+            }
+            out.push((&k.optim, &self.optim, grid_1d(self.n_params() as u32, md)));
+        }
+        out
+    }
+
+    /// Encodes one training step or evaluation tile.
+    fn encode(&self, pass: &mut ComputePass<'_>, s: &Step, split: usize, slot_offset: u32) {
+        for (kernel, bind, g) in self.plan(s, split) {
+            dispatch(pass, kernel, bind, &self.step_bind, slot_offset, g);
         }
     }
 
@@ -516,7 +538,8 @@ impl GpuBackend {
 
     /// Dispatches per training step (for the overhead measurement).
     fn dispatches_per_step(&self) -> usize {
-        2 + self.forward.len() + 2 + self.backward.len() + 2
+        let s = Step { rows: self.cfg.batch_size as u32, mode: MODE_TRAIN, ..Step::default() };
+        self.plan(&s, 0).len()
     }
 
     /// Runs `steps` (at most [`CHUNK`]) in one submission and reads back their losses.
@@ -620,8 +643,9 @@ struct Binds {
     kernels: Kernels,
     /// step, embed forward, embed backward, xent, loss, optim
     groups: [BindGroup; 6],
-    forward: [MatPass; 2],
+    forward: Vec<MatPass>,
     backward: Vec<MatPass>,
+    embed_reduce: Option<BindGroup>,
 }
 
 /// Validation and out-of-memory error scopes around a piece of GPU work.
@@ -680,7 +704,9 @@ fn dims(p: &Params, cfg: &TrainConfig, n_train: usize) -> Dims {
         beta2: ADAM_BETA2,
         one_minus_beta2: 1.0 - ADAM_BETA2,
         eps: ADAM_EPS,
-        _pad: [0; 3],
+        dc_chunk: DC_CHUNK,
+        dc_off: if dc_chunks(cfg.batch_size as u32, m.block_size as u32) > 1 { 0 } else { offset_of(l, Tensor::C) },
+        _pad: 0,
     }
 }
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/ (ignored by git): wasm-pack's --target web
+# output (makemore.js, makemore.d.ts, the wasm) plus the drop-in element
+# (element.js with worker.js, chart.js, the vendored uPlot and the bundled
+# names.txt), the package README (scripts/package/README.md) and package.json
+# fields for them. Then `npm pack` in pkg/ makes the tarball, unless --no-pack.
+#
+#   scripts/build-package.sh [--no-pack]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+rm -rf pkg
+wasm-pack build --target web --release --out-dir pkg
+
+wasm=pkg/makemore_bg.wasm
+opt_version=$( (wasm-opt --version 2>/dev/null || true) | grep -oE '[0-9]+' | head -1)
+if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
+    wasm-opt -O3 "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+fi
+
+# The element and its worker; in the package the wasm bindings sit next to them.
+cp www/element.js www/chart.js pkg/
+sed "s#from './pkg/makemore.js'#from './makemore.js'#" www/worker.js > pkg/worker.js
+grep -q "from './makemore.js'" pkg/worker.js || { echo "worker.js: its wasm import was not rewritten" >&2; exit 1; }
+mkdir -p pkg/vendor/uplot pkg/data
+cp www/vendor/uplot/{uPlot.esm.js,uPlot.min.css,LICENSE} pkg/vendor/uplot/
+cp data/names.txt pkg/data/names.txt
+cp scripts/package/README.md pkg/README.md
+cp scripts/package/element.d.ts pkg/element.d.ts
+
+node - <<'JS'
+const fs = require('fs');
+const path = 'pkg/package.json';
+const pkg = JSON.parse(fs.readFileSync(path, 'utf8'));
+pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
+pkg.exports = {
+    '.': { types: './makemore.d.ts', default: './makemore.js' },
+    './element.js': { types: './element.d.ts', default: './element.js' },
+    './element': { types: './element.d.ts', default: './element.js' },
+    './worker.js': './worker.js',
+    './data/names.txt': './data/names.txt',
+    './vendor/uplot/uPlot.min.css': './vendor/uplot/uPlot.min.css',
+    './makemore_bg.wasm': './makemore_bg.wasm',
+    './package.json': './package.json',
+};
+pkg.sideEffects = [...new Set([...(pkg.sideEffects ?? []), './element.js', './worker.js'])];
+fs.writeFileSync(path, JSON.stringify(pkg, null, 2) + '\n');
+JS
+
+if [[ "${1:-}" != "--no-pack" ]]; then
+    (cd pkg && npm pack --silent)
+fi
+echo "built pkg/ ($(node -p "require('./pkg/package.json').name + '@' + require('./pkg/package.json').version"))"

@@ -1,0 +1,364 @@
+// <makemore-trainer>: a drop-in, self-contained trainer for lesson pages.
+//
+//   <script type="module" src="https://…/makemore-wasm/element.js"></script>
+//   <makemore-trainer preset="e03" steps="3000" autostart></makemore-trainer>
+//
+// Each element owns one Web Worker (www/worker.js, the page's own trainer thread,
+// spoken to with its typed messages) and its own shadow DOM: a compact loss chart
+// (uPlot, through chart.js), a few samples, a Start/Pause button and a status line
+// that names the backend and why it was chosen. Several elements on one page train
+// independently. Nothing needs cross-origin isolation: the wasm is single-threaded.
+//
+// Attributes (all optional; a change before training starts rebuilds the model):
+//   src        word list URL, one word a line (default: the bundled names.txt)
+//   preset     e01 | e02 | e03 | lecture (default e01)
+//   backend    auto | webgpu | cpu (default auto: WebGPU where it works)
+//   block, emb, hidden, direct, steps, batch, lr, lr-decay, optimizer, init,
+//   weight-decay, seed, split-seed, eval-every   hyperparameters over the preset
+//              (the config keys themselves, such as n_hidden, work too)
+//   autostart  start training as soon as the model is built
+//   compact    a smaller chart and fewer samples
+//
+// Events (bubbling, composed): progress {step, steps, loss, stepsPerSec}
+//   · done {step, train, dev, test} · error {message}
+//   · ready {backend, reason, config} once the model is built.
+// Methods: start(), pause(). Properties: state, backend, losses (the final ones).
+
+import { LossChart } from './chart.js';
+
+const STARTUP_MS = 30000;
+const UPLOT_CSS = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
+const DEFAULT_SRC = new URL('./data/names.txt', import.meta.url).href;
+const WORKER_URL = new URL('./worker.js', import.meta.url).href;
+
+/** Attribute → config key, and how to read its text. */
+const NUM = Number;
+const BOOL = (text) => text !== 'false' && text !== '0';
+const STR = String;
+const ATTRIBUTES = {
+    preset: ['preset', STR],
+    backend: ['backend', STR],
+    block: ['block_size', NUM],
+    emb: ['n_embd', NUM],
+    hidden: ['n_hidden', NUM],
+    direct: ['direct', BOOL],
+    steps: ['steps', NUM],
+    batch: ['batch_size', NUM],
+    lr: ['lr', NUM],
+    'lr-decay': ['lr_decay', STR],
+    optimizer: ['optimizer', STR],
+    init: ['init', STR],
+    'weight-decay': ['weight_decay', NUM],
+    seed: ['seed', NUM],
+    'split-seed': ['split_seed', NUM],
+    'eval-every': ['eval_every', NUM],
+};
+const KEYS = {
+    block_size: NUM, n_embd: NUM, n_hidden: NUM, batch_size: NUM, lr_decay: STR,
+    weight_decay: NUM, split_seed: NUM, eval_every: NUM, l2_c: NUM, l2_w1: NUM, l2_w2: NUM,
+};
+const CONFIG_ATTRIBUTES = [...Object.keys(ATTRIBUTES), ...Object.keys(KEYS)];
+
+const STYLE = `
+:host { display: block; font: 14px/1.4 system-ui, sans-serif; color: #111827; background: #fff;
+  border: 1px solid #d1d5db; border-radius: 8px; padding: 10px 12px; box-sizing: border-box; min-width: 220px; }
+:host([hidden]) { display: none; }
+.head { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
+.title { font-weight: 600; }
+button { font: inherit; padding: 3px 12px; border-radius: 6px; border: 1px solid #2563eb;
+  background: #2563eb; color: #fff; cursor: pointer; }
+button[disabled] { opacity: .5; cursor: default; }
+.progress { margin-left: auto; font-variant-numeric: tabular-nums; color: #374151; }
+.status { font-size: 12px; color: #4b5563; margin: 4px 0; }
+.status.error { color: #b91c1c; }
+.chart { width: 100%; min-height: 120px; }
+.losses { font-variant-numeric: tabular-nums; margin: 4px 0; }
+.samples { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0 0; padding: 0; list-style: none; }
+.samples li { background: #f3f4f6; border-radius: 4px; padding: 0 6px; font-family: ui-monospace, monospace; font-size: 12px; }
+.u-legend { font-size: 11px; }
+`;
+
+let sheet = null;
+/** The element's own styles as a constructed sheet: no inline <style>, so a strict CSP allows it. */
+function styleSheet() {
+    if (!sheet && 'adoptedStyleSheets' in Document.prototype) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+    }
+    return sheet;
+}
+
+/**
+ * A module worker on worker.js. Where the page may not start a worker from that
+ * URL directly (a sandboxed iframe has an opaque origin, so the script counts as
+ * cross-origin), or where element.js comes from another origin, a blob: worker
+ * imports it instead; that needs the host to allow CORS (GitHub Pages does) and,
+ * under a CSP, worker-src to allow blob:.
+ */
+function startWorker() {
+    const viaBlob = () => {
+        // A classic worker that imports the module: a blob: module worker does not
+        // start from an opaque origin in Chromium.
+        const code = `import(${JSON.stringify(WORKER_URL)}).catch((err) => postMessage({ type: 'error', about: 'startup', message: String(err), fatal: true }));`;
+        return new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+    };
+    // Also the case where element.js itself comes from another origin (a CDN).
+    if (new URL(WORKER_URL).origin !== self.origin) return viaBlob();
+    try {
+        return new Worker(WORKER_URL, { type: 'module' });
+    } catch (err) {
+        if (err?.name !== 'SecurityError') throw err;
+        return viaBlob();
+    }
+}
+
+/** TrainerClient (client.js) with the fallback above: fatal errors and silence at start become one crash. */
+class Client {
+    constructor(onMessage, onCrash) {
+        const worker = startWorker();
+        const crash = (text) => {
+            if (this.worker !== worker) return;
+            clearTimeout(this.startup);
+            worker.terminate();
+            this.worker = null;
+            onCrash(text);
+        };
+        this.startup = setTimeout(() => crash('the trainer did not start in time'), STARTUP_MS);
+        worker.onmessage = ({ data }) => {
+            if (data.type === 'ready') clearTimeout(this.startup);
+            if (data.type === 'error' && data.fatal) crash(data.message);
+            else onMessage(data);
+        };
+        worker.onerror = (event) => {
+            event.preventDefault();
+            crash(event.message || 'the trainer\'s script failed to load');
+        };
+        worker.onmessageerror = () => crash('a message from the trainer could not be read');
+        this.worker = worker;
+    }
+
+    send(msg, transfer = []) {
+        this.worker?.postMessage(msg, transfer);
+    }
+
+    close() {
+        clearTimeout(this.startup);
+        this.worker?.terminate();
+        this.worker = null;
+    }
+}
+
+/** The loss chart at the element's height. */
+class SmallChart extends LossChart {
+    size() {
+        return { width: Math.max(160, this.el.clientWidth), height: Number(this.el.dataset.height) || 200 };
+    }
+}
+
+const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
+
+export class MakemoreTrainer extends HTMLElement {
+    static get observedAttributes() {
+        return ['src', 'compact', ...CONFIG_ATTRIBUTES];
+    }
+
+    constructor() {
+        super();
+        const root = this.attachShadow({ mode: 'open' });
+        const css = styleSheet();
+        if (css) root.adoptedStyleSheets = [css];
+        root.innerHTML = `
+<link rel="stylesheet" href="${UPLOT_CSS}">
+<div class="head" part="head">
+  <span class="title" part="title">makemore MLP</span>
+  <button type="button" part="button" disabled>Start</button>
+  <span class="progress" part="progress"></span>
+</div>
+<div class="status" part="status" role="status" aria-live="polite">starting…</div>
+<div class="chart" part="chart"></div>
+<div class="losses" part="losses"></div>
+<ul class="samples" part="samples" aria-label="samples"></ul>`;
+        this.$ = (sel) => root.querySelector(sel);
+        this.$('button').addEventListener('click', () => (this.state === 'running' ? this.pause() : this.start()));
+        this.state = 'starting';
+        this.backend = null;
+        this.losses = null;
+        this.client = null;
+        this.chart = null;
+        this.ready = false;
+        this.wantStart = false;
+        this.built = null; // the config of the model built, to tell a real change
+    }
+
+    connectedCallback() {
+        if (!this.chart) {
+            const el = this.$('.chart');
+            el.dataset.height = this.hasAttribute('compact') ? 170 : 230;
+            this.chart = new SmallChart(el);
+        }
+        if (this.client) return;
+        this.ready = false;
+        this.client = new Client((msg) => this.onMessage(msg), (text) => this.fail(text));
+    }
+
+    disconnectedCallback() {
+        this.client?.close();
+        this.client = null;
+        this.built = null;
+        this.setState('starting');
+    }
+
+    attributeChangedCallback(name, old, value) {
+        if (old === value || !this.ready) return;
+        if (name === 'compact') {
+            this.$('.chart').dataset.height = value === null ? 230 : 170;
+            this.chart?.rebuild();
+            return;
+        }
+        // Settings change the model only before it trains.
+        if (this.state === 'idle') this.build();
+    }
+
+    /** The settings object the worker accepts, from the attributes. */
+    config() {
+        const config = {};
+        for (const [attr, [key, read]] of Object.entries(ATTRIBUTES)) {
+            if (this.hasAttribute(attr)) config[key] = read(this.getAttribute(attr));
+        }
+        for (const [key, read] of Object.entries(KEYS)) {
+            if (this.hasAttribute(key)) config[key] = read(this.getAttribute(key));
+        }
+        if (this.hasAttribute('direct') && this.getAttribute('direct') === '') config.direct = true;
+        return config;
+    }
+
+    start() {
+        if (this.state === 'idle' || this.state === 'paused') this.client?.send({ type: 'start' });
+        else if (this.state === 'starting') this.wantStart = true;
+    }
+
+    pause() {
+        this.wantStart = false;
+        if (this.state === 'running') this.client?.send({ type: 'pause' });
+    }
+
+    emit(type, detail) {
+        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+    }
+
+    setStatus(text, error = false) {
+        const el = this.$('.status');
+        el.textContent = text;
+        el.classList.toggle('error', error);
+    }
+
+    fail(message) {
+        this.setStatus(`error: ${message}`, true);
+        this.setState('error');
+        this.emit('error', { message });
+    }
+
+    setState(state) {
+        this.state = state;
+        const button = this.$('button');
+        button.textContent = state === 'running' ? 'Pause' : state === 'paused' ? 'Resume' : state === 'done' ? 'Done' : 'Start';
+        button.disabled = !['idle', 'running', 'paused'].includes(state);
+    }
+
+    async build() {
+        const config = this.config();
+        const src = this.getAttribute('src') || DEFAULT_SRC;
+        this.setState('starting');
+        this.setStatus(`loading ${src.split('/').pop() || src}…`);
+        try {
+            const res = await fetch(src);
+            if (!res.ok) throw new Error(`${src}: HTTP ${res.status}`);
+            const bytes = await res.arrayBuffer();
+            this.built = config;
+            this.client?.send({ type: 'create', text: bytes, config, tag: 'element' }, [bytes]);
+        } catch (err) {
+            this.fail(`could not load the word list: ${err.message}`);
+        }
+    }
+
+    onMessage(msg) {
+        switch (msg.type) {
+        case 'ready':
+            this.ready = true;
+            this.build();
+            break;
+        case 'backend':
+            this.backend = msg.backend;
+            this.backendText = msg.backend === 'webgpu'
+                ? `WebGPU (${msg.reason})`
+                : `CPU (${msg.reason})`;
+            break;
+        case 'dataset':
+            this.uniform = msg.stats.uniformLoss ?? msg.stats.uniform_loss ?? NaN;
+            this.words = msg.stats.words;
+            break;
+        case 'config': {
+            const c = msg.config;
+            this.steps = c.steps;
+            this.chart.reset({ steps: c.steps, uniform: this.uniform });
+            this.$('.title').textContent = `${(c.preset ?? 'MLP').toUpperCase()} · T=${c.block_size} E=${c.n_embd} H=${c.n_hidden}${c.direct ? ' · direct' : ''}`;
+            this.config_ = c;
+            break;
+        }
+        case 'created':
+            this.chart.addDev(msg.step, msg.initialLoss);
+            this.$('.progress').textContent = `0 / ${msg.steps}`;
+            this.$('.losses').textContent = `dev ${fmt(msg.initialLoss)} at the start`;
+            break;
+        case 'state': {
+            const first = this.state === 'starting' && msg.state === 'idle';
+            this.setState(msg.state);
+            if (msg.state === 'running' || msg.state === 'idle' || msg.state === 'paused') {
+                this.setStatus(`${msg.state} on ${this.backendText ?? 'the CPU'}`);
+            }
+            if (first) {
+                this.emit('ready', { backend: this.backend, reason: this.backendText, config: this.config_ });
+                if (this.wantStart || this.hasAttribute('autostart')) this.start();
+            }
+            break;
+        }
+        case 'progress': {
+            this.chart.addLosses(msg.from, msg.losses);
+            let sum = 0;
+            for (const x of msg.losses) sum += x;
+            const loss = msg.losses.length ? sum / msg.losses.length : NaN;
+            this.$('.progress').textContent = `${msg.step} / ${msg.steps} · ${Math.round(msg.stepsPerSec)} steps/s`;
+            this.emit('progress', { step: msg.step, steps: msg.steps, loss, stepsPerSec: msg.stepsPerSec });
+            break;
+        }
+        case 'eval':
+            this.chart.addDev(msg.step, msg.dev);
+            if (msg.final) {
+                this.losses = { step: msg.step, train: msg.train, dev: msg.dev, test: msg.test };
+                this.$('.losses').textContent = `train ${fmt(msg.train)} · dev ${fmt(msg.dev)} · test ${fmt(msg.test)}`;
+                this.setStatus(`done on ${this.backendText ?? 'the CPU'}`);
+                this.emit('done', { ...this.losses });
+            } else {
+                this.$('.losses').textContent = `dev ${fmt(msg.dev)} at step ${msg.step}`;
+            }
+            break;
+        case 'samples': {
+            const list = this.$('.samples');
+            const n = this.hasAttribute('compact') ? 6 : 12;
+            list.replaceChildren(...msg.names.slice(0, n).map((name) => {
+                const li = document.createElement('li');
+                li.textContent = name;
+                return li;
+            }));
+            break;
+        }
+        case 'error':
+            this.fail(`${msg.about}: ${msg.message}`);
+            break;
+        default:
+            break; // embedding, inits, weights: the full page's business
+        }
+    }
+}
+
+if (!customElements.get('makemore-trainer')) customElements.define('makemore-trainer', MakemoreTrainer);
