@@ -2,25 +2,14 @@
 // minute on one core). Saves e2e/screenshots/e01.png.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { join } from 'node:path';
-import { launch, openPage, screenshots, serve } from './harness.mjs';
+import { openPage, screenshots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-    server = await serve();
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    server?.close();
-});
+const env = useServerAndBrowser();
 
 test('E01 reaches dev < 2.20 on the CPU', async () => {
-    const { page, errors } = await openPage(browser, server.url, '?preset=e01&backend=cpu');
+    const { page, errors } = await openPage(env.browser, env.server.url, '?preset=e01&backend=cpu');
     const started = Date.now();
     await page.click('#start');
     await page.locator('#final-table:not([hidden])').waitFor({ timeout: 600_000 });

@@ -2,6 +2,7 @@
 // free port) and /usr/bin/chromium through playwright-core, with WebGPU on
 // SwiftShader. The page must already be built (scripts/build-web.sh).
 
+import { after, before } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -68,4 +69,19 @@ export async function waitForNumber(page, selector, { below = -Infinity, atLeast
         [selector, below, atLeast],
         { timeout, polling: 200 },
     );
+}
+
+/** Starts the static server and Chromium before a file's tests and stops both
+ *  after them; the returned object holds `server` and `browser`. */
+export function useServerAndBrowser() {
+    const env = {};
+    before(async () => {
+        env.server = await serve();
+        env.browser = await launch();
+    });
+    after(async () => {
+        await env.browser?.close();
+        env.server?.close();
+    });
+    return env;
 }

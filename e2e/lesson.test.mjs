@@ -7,23 +7,12 @@
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, launch, screenshots, serve } from './harness.mjs';
+import { CHROMIUM, screenshots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-    server = await serve();
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    server?.close();
-});
+const env = useServerAndBrowser();
 
 /** Counts every element event that reaches the document, from before the page's scripts run. */
 function recordEvents() {
@@ -37,14 +26,14 @@ function recordEvents() {
 }
 
 test('the lesson page trains two elements without cross-origin isolation', async () => {
-    const context = await browser.newContext({ viewport: { width: 1300, height: 1100 } });
+    const context = await env.browser.newContext({ viewport: { width: 1300, height: 1100 } });
     const page = await context.newPage();
     const errors = [];
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
     page.on('pageerror', (err) => errors.push(err.message));
     await page.addInitScript(recordEvents);
     const started = Date.now();
-    const response = await page.goto(`${server.url}examples/lesson.html?backend=cpu`);
+    const response = await page.goto(`${env.server.url}examples/lesson.html?backend=cpu`);
     const headers = response.headers();
     assert.equal(headers['cross-origin-opener-policy'], undefined);
     assert.equal(headers['cross-origin-embedder-policy'], undefined);
@@ -103,7 +92,7 @@ for (const type of ['ready', 'progress', 'done', 'error']) document.addEventList
 </script>`);
             return;
         }
-        const upstream = await fetch(new URL(path, server.url));
+        const upstream = await fetch(new URL(path, env.server.url));
         res.writeHead(upstream.status, {
             'Content-Type': upstream.headers.get('content-type') ?? 'application/octet-stream',
             'Access-Control-Allow-Origin': '*',
@@ -112,7 +101,7 @@ for (const type of ['ready', 'progress', 'done', 'error']) document.addEventList
     });
     await new Promise((resolve) => cors.listen(0, '127.0.0.1', resolve));
     try {
-        const page = await browser.newPage();
+        const page = await env.browser.newPage();
         const errors = [];
         page.on('pageerror', (err) => errors.push(err.message));
         await page.addInitScript(() => {
@@ -141,7 +130,7 @@ test('without WebGPU the element says so and trains on the CPU', async () => {
     try {
         const page = await bare.newPage();
         await page.addInitScript(recordEvents);
-        await page.goto(`${server.url}examples/lesson.html?steps=100&autostart`);
+        await page.goto(`${env.server.url}examples/lesson.html?steps=100&autostart`);
         await page.waitForFunction(() => window.__events.filter((e) => e.type === 'done' || e.type === 'error').length === 2, null, { timeout: 60_000 });
         const events = await page.evaluate(() => window.__events);
         assert.deepEqual(events.filter((e) => e.type === 'error'), []);

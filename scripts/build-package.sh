@@ -21,7 +21,7 @@ if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
 fi
 
 # The element and its worker; in the package the wasm bindings sit next to them.
-cp www/element.js www/chart.js pkg/
+cp www/element.js www/chart.js www/client.js pkg/
 sed "s#from './pkg/makemore.js'#from './makemore.js'#" www/worker.js > pkg/worker.js
 grep -q "from './makemore.js'" pkg/worker.js || { echo "worker.js: its wasm import was not rewritten" >&2; exit 1; }
 mkdir -p pkg/vendor/uplot pkg/data
@@ -34,7 +34,7 @@ node - <<'JS'
 const fs = require('fs');
 const path = 'pkg/package.json';
 const pkg = JSON.parse(fs.readFileSync(path, 'utf8'));
-pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
+pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'client.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
 pkg.exports = {
     '.': { types: './makemore.d.ts', default: './makemore.js' },
     './element.js': { types: './element.d.ts', default: './element.js' },

@@ -3,6 +3,31 @@
 // into one `crash` callback. `restart()` replaces the worker with a fresh one.
 
 const STARTUP_MS = 30000;
+const WORKER_URL = new URL('./worker.js', import.meta.url).href;
+
+/**
+ * A module worker on worker.js. Where the page may not start a worker from that
+ * URL directly (a sandboxed iframe has an opaque origin, so the script counts as
+ * cross-origin), or where element.js comes from another origin, a blob: worker
+ * imports it instead; that needs the host to allow CORS (GitHub Pages does) and,
+ * under a CSP, worker-src to allow blob:.
+ */
+function startWorker() {
+    const viaBlob = () => {
+        // A classic worker that imports the module: a blob: module worker does not
+        // start from an opaque origin in Chromium.
+        const code = `import(${JSON.stringify(WORKER_URL)}).catch((err) => postMessage({ type: 'error', about: 'startup', message: String(err), fatal: true }));`;
+        return new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+    };
+    // Also the case where element.js itself comes from another origin (a CDN).
+    if (new URL(WORKER_URL).origin !== self.origin) return viaBlob();
+    try {
+        return new Worker(WORKER_URL, { type: 'module' });
+    } catch (err) {
+        if (err?.name !== 'SecurityError') throw err;
+        return viaBlob();
+    }
+}
 
 export class TrainerClient {
     /** `onMessage(msg)` gets every message but fatal errors; `onCrash(text)` gets those. */
@@ -13,7 +38,7 @@ export class TrainerClient {
     }
 
     spawn() {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+        const worker = startWorker();
         const crash = (text) => {
             if (this.worker !== worker) return;
             clearTimeout(this.startup);
@@ -40,8 +65,13 @@ export class TrainerClient {
     }
 
     restart() {
-        this.worker?.terminate();
-        clearTimeout(this.startup);
+        this.close();
         this.spawn();
+    }
+
+    close() {
+        clearTimeout(this.startup);
+        this.worker?.terminate();
+        this.worker = null;
     }
 }

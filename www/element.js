@@ -25,11 +25,10 @@
 // Methods: start(), pause(). Properties: state, backend, losses (the final ones).
 
 import { LossChart } from './chart.js';
+import { TrainerClient } from './client.js';
 
-const STARTUP_MS = 30000;
 const UPLOT_CSS = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
 const DEFAULT_SRC = new URL('./data/names.txt', import.meta.url).href;
-const WORKER_URL = new URL('./worker.js', import.meta.url).href;
 
 /** Attribute → config key, and how to read its text. */
 const NUM = Number;
@@ -88,66 +87,6 @@ function styleSheet() {
     return sheet;
 }
 
-/**
- * A module worker on worker.js. Where the page may not start a worker from that
- * URL directly (a sandboxed iframe has an opaque origin, so the script counts as
- * cross-origin), or where element.js comes from another origin, a blob: worker
- * imports it instead; that needs the host to allow CORS (GitHub Pages does) and,
- * under a CSP, worker-src to allow blob:.
- */
-function startWorker() {
-    const viaBlob = () => {
-        // A classic worker that imports the module: a blob: module worker does not
-        // start from an opaque origin in Chromium.
-        const code = `import(${JSON.stringify(WORKER_URL)}).catch((err) => postMessage({ type: 'error', about: 'startup', message: String(err), fatal: true }));`;
-        return new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
-    };
-    // Also the case where element.js itself comes from another origin (a CDN).
-    if (new URL(WORKER_URL).origin !== self.origin) return viaBlob();
-    try {
-        return new Worker(WORKER_URL, { type: 'module' });
-    } catch (err) {
-        if (err?.name !== 'SecurityError') throw err;
-        return viaBlob();
-    }
-}
-
-/** TrainerClient (client.js) with the fallback above: fatal errors and silence at start become one crash. */
-class Client {
-    constructor(onMessage, onCrash) {
-        const worker = startWorker();
-        const crash = (text) => {
-            if (this.worker !== worker) return;
-            clearTimeout(this.startup);
-            worker.terminate();
-            this.worker = null;
-            onCrash(text);
-        };
-        this.startup = setTimeout(() => crash('the trainer did not start in time'), STARTUP_MS);
-        worker.onmessage = ({ data }) => {
-            if (data.type === 'ready') clearTimeout(this.startup);
-            if (data.type === 'error' && data.fatal) crash(data.message);
-            else onMessage(data);
-        };
-        worker.onerror = (event) => {
-            event.preventDefault();
-            crash(event.message || 'the trainer\'s script failed to load');
-        };
-        worker.onmessageerror = () => crash('a message from the trainer could not be read');
-        this.worker = worker;
-    }
-
-    send(msg, transfer = []) {
-        this.worker?.postMessage(msg, transfer);
-    }
-
-    close() {
-        clearTimeout(this.startup);
-        this.worker?.terminate();
-        this.worker = null;
-    }
-}
-
 /** The loss chart at the element's height. */
 class SmallChart extends LossChart {
     size() {
@@ -198,7 +137,7 @@ export class MakemoreTrainer extends HTMLElement {
         }
         if (this.client) return;
         this.ready = false;
-        this.client = new Client((msg) => this.onMessage(msg), (text) => this.fail(text));
+        this.client = new TrainerClient((msg) => this.onMessage(msg), (text) => this.fail(text));
     }
 
     disconnectedCallback() {
