@@ -1,4 +1,4 @@
-#![cfg(not(target_arch = "wasm32"))]
+#![cfg(all(not(target_arch = "wasm32"), feature = "gpu"))]
 //! Every GPU kernel against its CPU reference, on ragged shapes (not multiples of
 //! the workgroup or tile sizes): one traced training step gives each kernel's
 //! inputs and outputs, and the CPU layer functions recompute each output from the

@@ -1,4 +1,4 @@
-#![cfg(not(target_arch = "wasm32"))]
+#![cfg(all(not(target_arch = "wasm32"), feature = "gpu"))]
 //! The GPU backend against the CPU backend on the names data: step-by-step
 //! training losses from the same init and batches, evaluation of whole splits,
 //! parameter and optimizer-state round trips, and the divergence guard.

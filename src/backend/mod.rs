@@ -9,6 +9,7 @@ use crate::model::Params;
 use crate::Result;
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 
 /// Adam's constants (PyTorch's defaults).

@@ -2,16 +2,16 @@
 //!
 //! * [`config`]: the page's flat settings object and its checks (every target).
 //! * [`embedding`]: the embedding table as 2-D points for the scatter (every target).
-//! * `backend`: WebGPU or the CPU, with the reason for the choice (wasm only).
-//! * `trainer`: the JS-facing class (wasm only).
+//! * `backend`: WebGPU or the CPU, with the reason for the choice (wasm with the `gpu` feature).
+//! * `trainer`: the JS-facing class (wasm with the `gpu` feature).
 
 pub mod config;
 pub mod embedding;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 mod backend;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 mod trainer;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 pub use trainer::{preset_configs, weights_config, Trainer};
