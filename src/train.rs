@@ -64,8 +64,24 @@ impl<B: Backend> Trainer<B> {
 
     /// Remembers the current parameters as the last good ones.
     pub async fn checkpoint(&mut self) -> Result<()> {
-        self.last_good = Some((self.step, self.backend.params().await?));
+        let params = self.backend.params().await?;
+        self.keep(params);
         Ok(())
+    }
+
+    /// Remembers `params`, which the backend holds now, as the last good ones.
+    pub fn keep(&mut self, params: Params) {
+        self.last_good = Some((self.step, params));
+    }
+
+    /// The step and parameters of the last checkpoint.
+    pub fn last_good(&self) -> Option<(u64, &Params)> {
+        self.last_good.as_ref().map(|(step, params)| (*step, params))
+    }
+
+    /// The step the history starts at (0 unless the run was resumed from weights).
+    pub fn first_step(&self) -> u64 {
+        self.step - self.history.len() as u64
     }
 
     /// Goes back to the last checkpoint (parameters and step count; the
@@ -73,8 +89,9 @@ impl<B: Backend> Trainer<B> {
     pub fn restore(&mut self) -> Result<Option<u64>> {
         let Some((step, params)) = &self.last_good else { return Ok(None) };
         self.backend.set_params(params)?;
+        let first = self.first_step();
+        self.history.truncate(step.saturating_sub(first) as usize);
         self.step = *step;
-        self.history.truncate(*step as usize);
         Ok(Some(*step))
     }
 

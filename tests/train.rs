@@ -95,6 +95,23 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_parameters() {
 }
 
 #[test]
+fn restore_in_a_resumed_run_cuts_the_history_at_the_checkpoint() {
+    let data = Dataset::new(NAMES, 3, 42).unwrap();
+    let mut t = trainer(&data, &model(&data, 4, 16, false), TrainConfig::default());
+    t.step = 1000; // as after loading weights saved at step 1000: no history before it
+    block_on(t.run(30)).unwrap();
+    block_on(t.checkpoint()).unwrap();
+    let kept = t.history.clone();
+    let params = block_on(t.backend.params()).unwrap();
+    block_on(t.run(20)).unwrap();
+    assert_eq!((t.first_step(), t.history.len()), (1000, 50));
+    assert_eq!(t.restore().unwrap(), Some(1030));
+    assert_eq!((t.step, &t.history), (1030, &kept));
+    assert_eq!(t.last_good(), Some((1030, &params)));
+    assert_eq!(block_on(t.backend.params()).unwrap(), params);
+}
+
+#[test]
 fn weights_round_trip_through_a_backend() {
     let data = Dataset::new(NAMES, 3, 42).unwrap();
     let m = model(&data, 8, 32, true);

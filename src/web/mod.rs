@@ -14,4 +14,4 @@ mod backend;
 mod trainer;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
-pub use trainer::{preset_configs, weights_config, Trainer};
+pub use trainer::{live_gpu_buffers, preset_configs, wasm_memory_bytes, weights_config, Trainer};

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, BackendKind};
-use crate::config::{Init, Optimizer};
+use crate::config::{Init, Optimizer, TrainConfig};
 use crate::data::{Dataset, SplitName};
 use crate::model::{Params, Tensor};
 use crate::sample::sample;
@@ -109,9 +109,8 @@ pub struct Trainer {
     settings: Resolved,
     reason: String,
     samples_drawn: u64,
-    /// Step and parameters to go on from on the CPU if the GPU device is lost:
-    /// the start, the last evaluation or the last import.
-    saved: (u64, Params),
+    /// Whether the last `train` stopped because the loss diverged.
+    diverged: bool,
 }
 
 #[wasm_bindgen]
@@ -125,22 +124,20 @@ impl Trainer {
         let settings = settings.with_vocab(data.vocab.len())?;
         let params = Params::init(&settings.model, settings.train.init, settings.train.seed)?;
         let opened = open(settings.backend, &data, params.clone(), &settings.train).await?;
-        Ok(Trainer {
-            run: train::Trainer::new(opened.backend, settings.train.clone()),
-            data,
-            settings,
-            reason: opened.reason,
-            samples_drawn: 0,
-            saved: (0, params),
-        })
+        let mut run = train::Trainer::new(opened.backend, settings.train.clone());
+        run.keep(params);
+        Ok(Trainer { run, data, settings, reason: opened.reason, samples_drawn: 0, diverged: false })
     }
 
     /// Runs up to `steps` more steps (never past the configured total) and
     /// returns the latest minibatch loss.
-    /// If the GPU device is lost, training goes on on the CPU from the last
-    /// evaluation, and `backend()` and `backendReason()` say so.
+    /// If the GPU device is lost, the trainer goes back to the last checkpoint on
+    /// the CPU, and `backend()` and `backendReason()` say so. If the loss diverges,
+    /// the error says so and `diverged()` is true until `restoreCheckpoint()`.
     pub async fn train(&mut self, steps: u32) -> Result<f32, JsError> {
-        if let Err(e) = self.run.run(steps as u64).await.map(|_| ()) {
+        let result = self.run.run(steps as u64).await.map(|_| ());
+        self.diverged = matches!(result, Err(Error::Diverged { .. }));
+        if let Err(e) = result {
             match e {
                 Error::Gpu(_) if self.run.backend.kind() == BackendKind::Gpu => self.continue_on_cpu(&e)?,
                 e => return Err(e.into()),
@@ -150,21 +147,60 @@ impl Trainer {
     }
 
     fn continue_on_cpu(&mut self, lost: &Error) -> crate::Result<()> {
-        let (step, params) = self.saved.clone();
-        self.run.backend = cpu_backend(&self.data, params, &self.run.cfg)?;
-        let first = self.run.step - self.run.history.len() as u64;
-        self.run.history.truncate(step.saturating_sub(first) as usize);
-        self.run.step = step;
-        self.reason = format!("WebGPU failed ({}); training went on on the CPU from step {step}", gpu_message(lost));
+        let (_, params) = self.run.last_good().ok_or_else(|| Error::Gpu(gpu_message(lost)))?;
+        self.run.backend = cpu_backend(&self.data, params.clone(), &self.run.cfg)?;
+        let step = self.run.restore()?.unwrap_or_default();
+        self.reason = format!(
+            "WebGPU stopped working ({}); training went on on the CPU from the checkpoint at step {step}",
+            gpu_message(lost)
+        );
         Ok(())
     }
 
-    /// Remembers the parameters for `continue_on_cpu` (only the GPU can be lost).
+    /// Remembers the parameters as the last good checkpoint.
     async fn save(&mut self) -> crate::Result<()> {
-        if self.run.backend.kind() == BackendKind::Gpu {
-            self.saved = (self.run.step, self.run.backend.params().await?);
-        }
+        self.run.checkpoint().await
+    }
+
+    /// Whether the last `train` stopped because the loss diverged.
+    pub fn diverged(&self) -> bool {
+        self.diverged
+    }
+
+    /// The step of the last good checkpoint: the start, the last evaluation or
+    /// the loaded weights.
+    #[wasm_bindgen(js_name = checkpointStep)]
+    pub fn checkpoint_step(&self) -> f64 {
+        self.run.last_good().map_or(0.0, |(step, _)| step as f64)
+    }
+
+    /// Goes back to the last good checkpoint (parameters and step; Adam's moments
+    /// restart) and returns its step. After a divergence, lower the learning rate
+    /// with `setLr` and train on.
+    #[wasm_bindgen(js_name = restoreCheckpoint)]
+    pub fn restore_checkpoint(&mut self) -> Result<f64, JsError> {
+        let step = self.run.restore()?.unwrap_or(self.run.step);
+        self.diverged = false;
+        Ok(step as f64)
+    }
+
+    /// Changes the base learning rate (the schedule still applies to it).
+    #[wasm_bindgen(js_name = setLr)]
+    pub fn set_lr(&mut self, lr: f32) -> Result<(), JsError> {
+        let train = TrainConfig { lr, ..self.run.cfg.clone() };
+        train.validate()?;
+        self.run.cfg = train.clone();
+        self.settings.train = train;
         Ok(())
+    }
+
+    /// Test hook: destroys the WebGPU device, as a lost GPU would; the next
+    /// `train` goes on on the CPU. Does nothing on the CPU.
+    #[wasm_bindgen(js_name = loseDeviceForTest)]
+    pub fn lose_device_for_test(&self) {
+        if let AnyBackend::Gpu(gpu) = &self.run.backend {
+            gpu.lose_device();
+        }
     }
 
     /// Steps completed.
@@ -189,7 +225,7 @@ impl Trainer {
     /// The minibatch losses of the steps from `step` on (those this trainer ran).
     #[wasm_bindgen(js_name = lossesSince)]
     pub fn losses_since(&self, step: f64) -> Float32Array {
-        let first = self.run.step - self.run.history.len() as u64;
+        let first = self.run.first_step();
         let from = (step.max(0.0) as u64).saturating_sub(first) as usize;
         Float32Array::from(&self.run.history[from.min(self.run.history.len())..])
     }
@@ -267,7 +303,7 @@ impl Trainer {
         }
         self.run.step = ck.step;
         self.run.history.clear();
-        self.saved = (ck.step, ck.params);
+        self.run.keep(ck.params);
         Ok(())
     }
 
@@ -340,6 +376,18 @@ pub fn preset_configs() -> Result<JsValue, JsError> {
     let all: std::collections::BTreeMap<String, WebConfig> =
         crate::web::config::presets()?.into_iter().map(|c| (c.preset.clone().unwrap_or_default(), c)).collect();
     to_js(&all)
+}
+
+/// GPU buffers held by the WebGPU trainers alive in this worker (leak tests watch it).
+#[wasm_bindgen(js_name = liveGpuBuffers)]
+pub fn live_gpu_buffers() -> usize {
+    crate::backend::gpu::live_buffers()
+}
+
+/// The size of this wasm instance's memory in bytes (it grows, never shrinks).
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size::<0>() * 65536) as f64
 }
 
 /// The settings stored in a weights file, to create a `Trainer` it fits.

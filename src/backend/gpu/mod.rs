@@ -30,6 +30,7 @@
 //! The kernels avoid workgroup memory and barriers: on CPU drivers (lavapipe,
 //! SwiftShader) every load costs per lane and a barrier is a coroutine switch.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
@@ -55,6 +56,15 @@ const EVAL_ROWS: usize = 4096;
 const STORAGE_PER_STAGE: u32 = 5;
 /// Workgroup memory of the largest kernel (loss's reduction).
 const WORKGROUP_BYTES: u32 = 256 * 4;
+
+/// Buffers made by every [`GpuBackend`] alive in this process (or page).
+static LIVE_BUFFERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many GPU buffers the backends alive now hold: a count that returns to the
+/// same value after a backend is dropped (leak tests watch it).
+pub fn live_buffers() -> usize {
+    LIVE_BUFFERS.load(Ordering::Relaxed)
+}
 
 /// Finds an adapter and opens a device with WebGPU's default limits, raised to
 /// the adapter's buffer sizes so larger models fit.
@@ -151,7 +161,7 @@ pub struct GpuBackend {
     eval_rows: usize,
     work: Work,
     /// Every buffer this backend made, destroyed on drop.
-    owned: Vec<Buffer>,
+    _owned: Owned,
     splits: [SplitBufs; 3],
     step_bind: BindGroup,
     embed_forward: BindGroup,
@@ -167,10 +177,10 @@ pub struct GpuBackend {
     lost: Arc<Mutex<Option<String>>>,
 }
 
-/// Creates buffers and remembers them for [`Drop`].
+/// Creates buffers and remembers them in [`Owned`].
 struct Alloc<'a> {
     device: &'a Device,
-    owned: Vec<Buffer>,
+    owned: Owned,
 }
 
 impl Alloc<'_> {
@@ -181,7 +191,13 @@ impl Alloc<'_> {
             usage,
             mapped_at_creation: false,
         });
-        self.owned.push(b.clone());
+        self.keep(b)
+    }
+
+    /// Takes `b` into the backend's buffers.
+    fn keep(&mut self, b: Buffer) -> Buffer {
+        LIVE_BUFFERS.fetch_add(1, Ordering::Relaxed);
+        self.owned.0.push(b.clone());
         b
     }
 
@@ -197,8 +213,7 @@ impl Alloc<'_> {
             contents: &padded,
             usage,
         });
-        self.owned.push(b.clone());
-        b
+        self.keep(b)
     }
 }
 
@@ -208,6 +223,11 @@ fn too_big(what: &str, bytes: u64, limit: u64, fix: &str) -> Error {
         bytes >> 20,
         limit >> 20
     ))
+}
+
+/// The largest buffer a kernel can bind on a device with `lim`.
+fn max_binding(lim: &wgpu::Limits) -> u64 {
+    lim.max_storage_buffer_binding_size.min(lim.max_buffer_size)
 }
 
 fn res(b: &Buffer) -> wgpu::BindingResource<'_> {
@@ -250,6 +270,7 @@ impl GpuBackend {
         let kernels = Kernels::new(&device);
         let built = Self::build(&device, kernels, data, &params, cfg, eval_rows);
         scopes.pop("building the GPU model").await?;
+        let built = built?;
         let max_dim = device.limits().max_compute_workgroups_per_dimension;
         let (work, owned, splits, binds) = built;
         let [step_bind, embed_forward, embed_backward, xent, loss, optim] = binds.groups;
@@ -260,7 +281,7 @@ impl GpuBackend {
             max_dim,
             eval_rows,
             work,
-            owned,
+            _owned: owned,
             splits,
             step_bind,
             embed_forward,
@@ -284,13 +305,13 @@ impl GpuBackend {
         params: &Params,
         cfg: &TrainConfig,
         eval_rows: usize,
-    ) -> (Work, Vec<Buffer>, [SplitBufs; 3], Binds) {
+    ) -> Result<(Work, Owned, [SplitBufs; 3], Binds)> {
         let mc = &params.cfg;
         let (t, h, v, te) = (mc.block_size, mc.n_hidden, mc.vocab_size, mc.n_in());
         let rows = cfg.batch_size.max(eval_rows);
         let n_params = params.data.len();
         let adam = cfg.optimizer != Optimizer::Sgd;
-        let mut a = Alloc { device, owned: Vec::new() };
+        let mut a = Alloc { device, owned: Owned(Vec::new()) };
         let rw = BufferUsages::STORAGE | BufferUsages::COPY_SRC | BufferUsages::COPY_DST;
         let work = Work {
             params: a.init("params", bytemuck::cast_slice(&params.data), rw),
@@ -416,6 +437,15 @@ impl GpuBackend {
                 part_len = part_len.max((mat.splits * len) as usize);
             }
         }
+        let max = max_binding(&device.limits());
+        if part_len as u64 * 4 > max {
+            return Err(too_big(
+                "summing the gradients of one batch",
+                part_len as u64 * 4,
+                max,
+                &format!("use a smaller batch_size, or a word list with fewer distinct characters ({} now)", v - 1),
+            ));
+        }
         let parts = a.storage("partials", part_len * 4);
         let stride = STEP_STRIDE as usize;
         let n_mats = forward.len() + backward.len();
@@ -482,7 +512,7 @@ impl GpuBackend {
             k.optim.bind(device, &[d, res(&w.grads), res(&w.status), res(&w.params), res(&w.m), res(&w.v)]),
         ];
         let owned = a.owned;
-        (work, owned, splits, Binds { kernels, groups, forward, backward, embed_reduce })
+        Ok((work, owned, splits, Binds { kernels, groups, forward, backward, embed_reduce }))
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -626,6 +656,12 @@ impl GpuBackend {
         readback::read::<f32>(&self.device, &self.work.staging, 1).await.map(|_| ())
     }
 
+    /// Destroys the device, as a lost GPU would (a driver reset, an unplugged
+    /// card): every later call fails with [`Error::Gpu`]. For tests of the recovery.
+    pub fn lose_device(&self) {
+        self.device.destroy();
+    }
+
     /// The adapter's name, for reports.
     pub fn adapter_name(&self) -> String {
         let info = self.device.adapter_info();
@@ -729,15 +765,22 @@ fn check_limits(lim: &wgpu::Limits, m: &ModelConfig, cfg: &TrainConfig, data: &D
         u64::from(lim.min_uniform_buffer_offset_alignment) <= STEP_STRIDE,
         "the GPU needs uniform offsets aligned to more than 256 bytes; use the cpu backend".into(),
     )?;
-    let max = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+    let max = max_binding(lim);
     let params = Layout::new(m).total as u64 * 4;
     if params > max {
-        return Err(too_big(
-            "the model",
-            params,
-            max,
-            "use fewer hidden units, a smaller embedding or no direct connections",
-        ));
+        // The parameters that grow with the vocabulary: C's rows, W2's and W3's columns, b2.
+        let per_vocab = params - Layout::new(&ModelConfig { vocab_size: 0, ..m.clone() }).total as u64 * 4;
+        let fix = if per_vocab * 2 > params {
+            format!(
+                "its vocabulary of {} characters takes {} MiB of it: use a word list with fewer distinct \
+                 characters, fewer hidden units, or the cpu backend",
+                m.vocab_size - 1,
+                per_vocab >> 20
+            )
+        } else {
+            "use fewer hidden units, a smaller embedding or no direct connections".into()
+        };
+        return Err(too_big("the model", params, max, &fix));
     }
     for (name, s) in [("the training split", &data.train), ("the dev split", &data.dev), ("the test split", &data.test)]
     {
@@ -765,9 +808,14 @@ fn check_limits(lim: &wgpu::Limits, m: &ModelConfig, cfg: &TrainConfig, data: &D
     Ok(rows as usize)
 }
 
-impl Drop for GpuBackend {
+/// The buffers of one backend, destroyed (and uncounted) when it is dropped,
+/// also when building it failed half way.
+struct Owned(Vec<Buffer>);
+
+impl Drop for Owned {
     fn drop(&mut self) {
-        self.owned.iter().for_each(Buffer::destroy);
+        self.0.iter().for_each(Buffer::destroy);
+        LIVE_BUFFERS.fetch_sub(self.0.len(), Ordering::Relaxed);
     }
 }
 
