@@ -36,10 +36,11 @@ export function serve() {
     });
 }
 
-export async function launch() {
+/** Chromium with FLAGS and `extra` flags (e.g. --js-flags=--expose-gc). */
+export async function launch(extra = []) {
     mkdirSync(screenshots, { recursive: true });
     mkdirSync(downloads, { recursive: true });
-    return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    return chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extra], headless: true });
 }
 
 /**
@@ -71,13 +72,13 @@ export async function waitForNumber(page, selector, { below = -Infinity, atLeast
     );
 }
 
-/** Starts the static server and Chromium before a file's tests and stops both
- *  after them; the returned object holds `server` and `browser`. */
-export function useServerAndBrowser() {
+/** Starts the static server and Chromium (with `extra` flags) before a file's
+ *  tests and stops both after them; the returned object holds `server` and `browser`. */
+export function useServerAndBrowser(extra = []) {
     const env = {};
     before(async () => {
         env.server = await serve();
-        env.browser = await launch();
+        env.browser = await launch(extra);
     });
     after(async () => {
         await env.browser?.close();

@@ -186,6 +186,20 @@ fn a_vocabulary_beyond_max_vocab_names_vocab_size() {
 }
 
 #[test]
+fn a_vocabulary_too_wide_for_the_cpu_tables_names_vocab_size() {
+    let chars: Vec<char> = (0x4E00..).filter_map(char::from_u32).take(20_000).collect();
+    let text: String = chars.chunks(40).map(|w| w.iter().collect::<String>() + "\n").collect();
+    let data = Dataset::new(text.as_bytes(), 3, 42).unwrap();
+    // Direct connections: a (T, V, V) table of 4.8 GB per copy.
+    let m = ModelConfig { direct: true, ..small_model(&data) };
+    let params = Params::init(&m, Init::Naive, 1).expect("a valid model");
+    let err = CpuBackend::new(&data, params, &TrainConfig::default()).err();
+    assert!(matches!(&err, Some(Error::Config { field, .. }) if field == "vocab_size"), "{err:?}");
+    let message = err.unwrap().to_string();
+    assert!(message.contains("20000 characters") && message.contains("no direct connections"), "{message}");
+}
+
+#[test]
 fn absurd_hyperparameters_name_the_field() {
     let data = Dataset::new(TEN_NAMES.as_bytes(), 3, 42).unwrap();
     let (m, t) = (small_model(&data), TrainConfig::default());
@@ -198,6 +212,8 @@ fn absurd_hyperparameters_name_the_field() {
         (m.clone(), TrainConfig { lr: f32::INFINITY, ..t.clone() }, "lr"),
         (m.clone(), TrainConfig { lr: f32::NEG_INFINITY, ..t.clone() }, "lr"),
         (m.clone(), TrainConfig { weight_decay: f32::NAN, ..t.clone() }, "weight_decay"),
+        // Valid, but its activations would not fit in memory (in wasm, an abort).
+        (ModelConfig { n_hidden: 1024, ..m.clone() }, TrainConfig { batch_size: MAX_BATCH, ..t.clone() }, "batch_size"),
     ];
     for (m, t, want) in cases {
         let err = Params::init(&m, Init::Naive, 1).and_then(|p| CpuBackend::new(&data, p, &t)).err();

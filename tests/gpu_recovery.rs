@@ -85,7 +85,7 @@ fn a_vocabulary_too_wide_for_the_gpu_is_refused_by_name() {
     let _turn = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let before = live_buffers();
     // 40,000 characters × (E + H + 1) floats is 160 MiB of parameters: a valid
-    // model (the CPU takes it) whose parameter buffer exceeds 128 MiB.
+    // model whose parameter buffer exceeds 128 MiB.
     let data = wide_vocabulary(40_000, 3);
     let m = ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: 16, n_hidden: 1024, direct: false };
     let params = Params::init(&m, Init::Kaiming, 1).expect("the model is valid");

@@ -125,3 +125,42 @@ async fn bad_settings_are_rejected_by_name() {
     let e = message(bad_text.await.err().expect("binary data was accepted"));
     assert!(e.starts_with("word list:"), "{e}");
 }
+
+/// `{key: value}`, for values JSON cannot write (NaN, ±Infinity).
+fn with(key: &str, value: JsValue) -> JsValue {
+    let obj = Object::new();
+    Reflect::set(&obj, &key.into(), &value).unwrap();
+    obj.into()
+}
+
+#[wasm_bindgen_test]
+async fn garbage_configs_are_js_errors_naming_the_field() {
+    let json = |s: &str| JSON::parse(s).unwrap();
+    let cases = [
+        ("n_hidden=5".into(), "config"),
+        (true.into(), "config"),
+        (json("[1, 2]"), "config"),
+        (json("[]"), "config"),
+        (json(r#"{"n_hidden": {"value": 5}}"#), "n_hidden"),
+        (json(r#"{"lr": [0.1]}"#), "lr"),
+        (with("lr", f64::INFINITY.into()), "lr"),
+        (with("lr", f64::NEG_INFINITY.into()), "lr"),
+        (with("steps", f64::INFINITY.into()), "steps"),
+        (with("seed", f64::NAN.into()), "seed"),
+        (json(r#"{"n_embd": -1}"#), "n_embd"),
+        (json(r#"{"batch_size": -32}"#), "batch_size"),
+        (json(r#"{"block_size": 2.5}"#), "block_size"),
+        (json(r#"{"n_hidden": 1e300}"#), "n_hidden"),
+        (json(r#"{"direct": "yes"}"#), "direct"),
+        (json(r#"{"lr_decay": 5}"#), "lr_decay"),
+        (json(r#"{"__proto__": 1}"#), "__proto__"),
+        (json(r#"{"batch_size": 1e9}"#), "batch_size"),
+        // Within the batch limit, but its activations would not fit in a wasm instance.
+        (json(r#"{"batch_size": 1048576, "n_hidden": 1024, "backend": "cpu"}"#), "batch_size"),
+    ];
+    for (config, field) in cases {
+        let shown = JSON::stringify(&config).map(String::from).unwrap_or_default();
+        let e = create_error(config).await;
+        assert!(e.starts_with(&format!("config `{field}`")), "{shown}: {e}");
+    }
+}

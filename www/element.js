@@ -291,6 +291,13 @@ export class MakemoreTrainer extends HTMLElement {
             }));
             break;
         }
+        case 'rewound': // on the CPU from a checkpoint after the WebGPU device was lost
+            this.chart.reset({ steps: msg.steps, uniform: this.uniform });
+            this.chart.addLosses(msg.from, msg.losses);
+            break;
+        case 'diverged':
+            this.fail(`training: ${msg.message}`);
+            break;
         case 'error':
             this.fail(`${msg.about}: ${msg.message}`);
             break;

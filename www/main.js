@@ -113,6 +113,7 @@ const handlers = {
         }
         $('data-name').textContent = dataName;
         ['data-error', 'settings-error', 'run-error', 'weights-error'].forEach((id) => showError(id));
+        $('diverged').hidden = true;
         $('settings-note').hidden = true;
         $('init-table').hidden = true;
         $('final-table').hidden = true;
@@ -178,6 +179,22 @@ const handlers = {
         a.click();
         setTimeout(() => URL.revokeObjectURL(url), 1000);
     },
+    diverged({ message, checkpoint, lr }) {
+        $('diverged-message').textContent = message;
+        $('restore').textContent = `Reset to last good checkpoint (step ${count(checkpoint)})`;
+        $('restore-lr').value = String(Number((lr / 10).toPrecision(2)));
+        $('diverged').hidden = false;
+    },
+    rewound({ step, steps, config, from, losses }) {
+        applied = config;
+        form.elements.lr.value = String(config.lr);
+        saveToUrl(form, presets);
+        $('diverged').hidden = true;
+        showError('run-error');
+        chart.reset({ steps, uniform });
+        chart.addLosses(from, losses);
+        $('stat-step').textContent = `${count(step)} / ${count(steps)}`;
+    },
     imported({ step }) {
         $('weights-message').textContent = `Loaded weights saved at step ${count(step)}.`;
     },
@@ -208,6 +225,7 @@ $('start').addEventListener('click', () => {
 });
 $('stop').addEventListener('click', () => client.send({ type: 'stop' }));
 $('reset').addEventListener('click', () => create(text, 'settings'));
+$('restore').addEventListener('click', () => client.send({ type: 'restore', lr: Number($('restore-lr').value) }));
 $('restart').addEventListener('click', () => {
     $('crash').hidden = true;
     client.restart();

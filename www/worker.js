@@ -3,13 +3,17 @@
 // yields to the event loop, so pause, stop and reset take effect within one chunk.
 //
 // Page → worker: create {text, config, tag} · start · pause · stop · sample {temperature}
-//                export · import {bytes}
+//                export · import {bytes} · restore {lr}
+//                lose-device (a test hook: destroys the WebGPU device)
 // Worker → page: ready {presets} · backend {backend, reason} · dataset {stats}
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
 //                samples {step, names} · embedding {points} · state {state}
 //                weights {bytes} · imported {step} · error {about, message, fatal}
+//                diverged {message, step, checkpoint, lr}
+//                rewound {step, steps, config, from, losses}: back at a checkpoint (after
+//                restore, or on the CPU after the WebGPU device was lost)
 
 import init, { Trainer, presetConfigs, weightsConfig } from './pkg/makemore.js';
 
@@ -96,6 +100,13 @@ async function importWeights(bytes) {
     post({ type: 'imported', step: next.step() });
 }
 
+/// Tells the page the trainer went back to a checkpoint, with the losses it kept.
+function rewound(t) {
+    const losses = t.lossesSince(0);
+    const step = t.step();
+    post({ type: 'rewound', step, steps: t.steps(), config: t.config(), from: step - losses.length, losses }, [losses.buffer]);
+}
+
 async function finish(t) {
     const losses = await t.evaluate();
     post({ type: 'eval', step: t.step(), ...losses, final: true });
@@ -108,6 +119,7 @@ async function run() {
     const t = trainer;
     const id = ++runs;
     const { eval_every: evalEvery, batch_size: batch } = t.config();
+    let backend = t.backend();
     let chunk = 1;
     let stepsPerSec = 0;
     let lastSamples = performance.now();
@@ -119,9 +131,19 @@ async function run() {
         try {
             await exclusive(() => t.train(chunk));
         } catch (err) {
-            report('training', err);
+            if (t.diverged()) {
+                post({ type: 'diverged', message: err.message, step: t.step(), checkpoint: t.checkpointStep(), lr: t.config().lr });
+            } else {
+                report('training', err);
+            }
             setState('paused');
             return;
+        }
+        if (t.backend() !== backend) { // the GPU was lost: on the CPU from a checkpoint
+            backend = t.backend();
+            post({ type: 'backend', backend, reason: t.backendReason() });
+            rewound(t);
+            continue;
         }
         const ms = performance.now() - started;
         elapsedMs += ms;
@@ -170,6 +192,12 @@ const handlers = {
         post({ type: 'weights', bytes: bytes.buffer, step: trainer.step() }, [bytes.buffer]);
     }).catch((err) => report('weights', err)),
     import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
+    restore: ({ lr }) => exclusive(() => {
+        trainer.setLr(lr);
+        trainer.restoreCheckpoint();
+        rewound(trainer);
+    }).catch((err) => report('restore', err)),
+    'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
 };
 
 self.onmessage = ({ data }) => {

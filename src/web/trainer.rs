@@ -34,7 +34,7 @@ fn read_config(config: JsValue) -> crate::Result<WebConfig> {
     if config.is_undefined() || config.is_null() {
         return Ok(WebConfig::default());
     }
-    if !config.is_object() {
+    if !config.is_object() || js_sys::Array::is_array(&config) {
         return Err(Error::config("config", "expected an object of settings, like { n_hidden: 200 }"));
     }
     let entries = js_sys::Object::entries(config.unchecked_ref()).into_iter().map(|entry| {
@@ -150,10 +150,11 @@ impl Trainer {
         let (_, params) = self.run.last_good().ok_or_else(|| Error::Gpu(gpu_message(lost)))?;
         self.run.backend = cpu_backend(&self.data, params.clone(), &self.run.cfg)?;
         let step = self.run.restore()?.unwrap_or_default();
-        self.reason = format!(
-            "WebGPU stopped working ({}); training went on on the CPU from the checkpoint at step {step}",
-            gpu_message(lost)
-        );
+        // What happened, without the advice for other callers after the "; ".
+        let what = gpu_message(lost);
+        let what = what.split("; ").next().unwrap_or_default();
+        self.reason =
+            format!("WebGPU stopped working: {what}. Training went on on the CPU from the checkpoint at step {step}.");
         Ok(())
     }
 

@@ -42,6 +42,46 @@ impl Tables {
     }
 }
 
+/// The most memory a step's workspaces may take: a wasm instance has 4 GiB in all,
+/// and a failed allocation aborts instead of returning an error.
+pub const MAX_WORKSPACE_BYTES: usize = 1 << 30;
+
+/// Refuses a batch or vocabulary whose workspaces (see [`Shard::reserve`] and
+/// [`Tables`]) would not fit in [`MAX_WORKSPACE_BYTES`].
+fn check_workspace(m: &ModelConfig, batch: usize, threads: usize) -> Result<()> {
+    let mib = |floats: usize| (floats * 4) >> 20;
+    let limit = MAX_WORKSPACE_BYTES / 4;
+    let per_row = 2 * m.n_hidden + m.vocab_size + 2 * m.n_in() + m.block_size + 1;
+    let table = m.block_size * m.vocab_size * (m.n_hidden + if m.direct { m.vocab_size } else { 0 });
+    let tables = (threads + 1) * table;
+    if tables > limit / 2 {
+        return Err(Error::config(
+            "vocab_size",
+            format!(
+                "{} characters need {} MiB of embedding tables on the CPU, more than the {} MiB allowed; use a word \
+                 list with fewer distinct characters{}",
+                m.vocab_size - 1,
+                mib(tables),
+                MAX_WORKSPACE_BYTES >> 20,
+                if m.direct { " or no direct connections" } else { " or fewer hidden units" }
+            ),
+        ));
+    }
+    if batch.saturating_mul(per_row) > limit - tables {
+        return Err(Error::config(
+            "batch_size",
+            format!(
+                "a batch of {batch} needs {} MiB of activations on the CPU, more than the {} MiB allowed; use a \
+                 batch_size of at most {}",
+                mib(batch.saturating_mul(per_row)),
+                MAX_WORKSPACE_BYTES >> 20,
+                (limit - tables) / per_row
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `rows` examples at a time are cheaper through the embedding tables
 /// (they cost about as much as V examples) than through the embeddings.
 fn use_tables(cfg: &ModelConfig, rows: usize) -> bool {
@@ -243,6 +283,7 @@ impl CpuBackend {
             return Err(Error::config("vocab_size", "the model and the data set disagree on vocabulary or block size"));
         }
         let threads = threads().max(1);
+        check_workspace(&params.cfg, cfg.batch_size, threads)?;
         let shards = (0..threads).map(|_| Shard::default()).collect();
         let adam = cfg.optimizer != Optimizer::Sgd;
         let n = params.data.len();

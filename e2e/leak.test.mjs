@@ -1,0 +1,65 @@
+// No leaks: 50 create → train → reset cycles on WebGPU keep the page's JS heap,
+// the worker's wasm memory and the GPU buffer count flat. Chromium runs with
+// --expose-gc so each measurement follows a full garbage collection.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openPage, repo, useServerAndBrowser } from './harness.mjs';
+
+const CYCLES = 50;
+const WARMUP = 5;
+/** What a leak would break: one trainer's GPU buffers, or a few MB of heap per 45 cycles. */
+const MAX_PAGE_HEAP_GROWTH = 2 << 20;
+const MAX_WASM_GROWTH = 4 << 20;
+
+/** After a full GC: the page's JS heap, and the worker's wasm memory and live GPU buffers. */
+async function measure(page) {
+    const pageHeap = await page.evaluate(() => {
+        gc();
+        return performance.memory.usedJSHeapSize;
+    });
+    const [worker] = page.workers();
+    const inWorker = await worker.evaluate(async () => {
+        gc();
+        // The worker's own instance of the package: a module is loaded once per worker.
+        const pkg = await import(new URL('./pkg/makemore.js', self.location.href).href);
+        return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
+    });
+    return { pageHeap, ...inWorker };
+}
+
+describe('50 create/train/reset cycles', () => {
+    const env = useServerAndBrowser(['--js-flags=--expose-gc']);
+
+    test('keep the JS heap, wasm memory and GPU buffer count flat', async () => {
+        const query = '?preset=e01&n_embd=8&n_hidden=32&batch_size=32&lr=0.01&steps=20&eval_every=0&backend=webgpu';
+        const { page, errors } = await openPage(env.browser, env.server.url, query);
+        assert.match(await page.textContent('#backend-badge'), /^\s*WebGPU/);
+        // 3000 names: each cycle's evaluations stay short on a software GPU.
+        const names = readFileSync(join(repo, 'data/names.txt'), 'utf8').split('\n').slice(0, 3000).join('\n');
+        await page.setInputFiles('#data-file', { name: 'names-3000.txt', mimeType: 'text/plain', buffer: Buffer.from(names) });
+        await page.waitForFunction(() => document.getElementById('data-name').textContent === 'names-3000.txt');
+        let warm;
+        for (let cycle = 1; cycle <= CYCLES; cycle++) {
+            await page.click('#start');
+            await page.locator('#final-table:not([hidden])').waitFor({ timeout: 60_000 });
+            await page.click('#reset');
+            await page.waitForFunction(
+                () => document.body.dataset.state === 'idle' && document.getElementById('final-table').hidden,
+                null,
+                { timeout: 60_000 },
+            );
+            if (cycle === WARMUP) warm = await measure(page);
+        }
+        const end = await measure(page);
+        console.log(`after ${WARMUP} cycles: ${JSON.stringify(warm)}; after ${CYCLES}: ${JSON.stringify(end)}`);
+        assert.ok(warm.gpuBuffers > 0, 'the trainer holds GPU buffers');
+        assert.equal(end.gpuBuffers, warm.gpuBuffers, 'GPU buffers: one trainer\'s worth, before and after');
+        assert.ok(end.pageHeap - warm.pageHeap < MAX_PAGE_HEAP_GROWTH, `page heap grew ${end.pageHeap - warm.pageHeap} bytes`);
+        assert.ok(end.wasmBytes - warm.wasmBytes < MAX_WASM_GROWTH, `wasm memory grew ${end.wasmBytes - warm.wasmBytes} bytes`);
+        assert.deepEqual(errors, []);
+        await page.close();
+    });
+});
