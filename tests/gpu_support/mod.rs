@@ -13,6 +13,7 @@ pub fn gpu(data: &Dataset, params: Params, cfg: &TrainConfig) -> GpuBackend {
 
 /// Asserts |got − want| ≤ rel·|want| + floor element-wise, where the floor is
 /// rel × the largest |want| (sums that cancel to near zero keep the scale of their terms).
+#[allow(dead_code)] // each test file compiles this module; gpu_recovery compares no floats
 pub fn assert_close(name: &str, got: &[f32], want: &[f32], rel: f32) {
     assert_eq!(got.len(), want.len(), "{name}: lengths differ");
     let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs()));
