@@ -44,7 +44,9 @@ function setText(values) {
 
 // ---- driving the worker ----------------------------------------------------
 
-const client = new TrainerClient(onMessage, onCrash);
+// ?threads=N caps the CPU path's threads (1: the single-threaded build).
+const client = new TrainerClient(onMessage, onCrash, { threads: Number(new URLSearchParams(location.search).get('threads')) || 0 });
+let threadsReason = '';
 
 /** Builds a new trainer from `bytes` and the settings; `tag` says where errors go. */
 function create(bytes, tag, config = readForm(form)) {
@@ -76,19 +78,22 @@ async function tryData(file) {
 // ---- what the worker says --------------------------------------------------
 
 const handlers = {
-    ready({ presets: all }) {
+    ready({ presets: all, threadsReason: why }) {
         presets = all;
+        threadsReason = why;
         fillFromUrl(form, presets);
         saveToUrl(form, presets);
         if (text) create(text, 'settings', applied ?? readForm(form));
         else loadBundled();
     },
-    backend({ backend, reason }) {
-        $('backend-name').textContent = backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    backend({ backend, reason, threads }) {
+        const cpu = backend !== 'webgpu';
+        $('backend-name').textContent = cpu ? `CPU${threads > 1 ? ` × ${threads} threads` : ''}` : 'WebGPU';
         $('backend-badge').dataset.backend = backend;
         // GPU errors can run over several lines: the first in the badge, all of it on hover.
-        $('backend-reason').textContent = reason.split('\n')[0];
-        $('backend-badge').title = reason;
+        const why = cpu ? `${reason.split('\n')[0]}; ${threadsReason}` : reason.split('\n')[0];
+        $('backend-reason').textContent = why;
+        $('backend-badge').title = cpu ? `${reason}\n${threadsReason}` : reason;
     },
     dataset({ stats: s }) {
         uniform = s.uniformLoss;

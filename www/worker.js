@@ -4,20 +4,30 @@
 //
 // Page → worker: create {text, config, tag} · start · pause · stop · sample {temperature}
 //                export · import {bytes}
-// Worker → page: ready {presets} · backend {backend, reason} · dataset {stats}
+//                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
+// Worker → page: ready {presets, threads, threadsReason} · backend {backend, reason, threads} · dataset {stats}
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
 //                samples {step, names} · embedding {points} · state {state}
 //                weights {bytes} · imported {step} · error {about, message, fatal}
+//                bench {stepsPerSec, steps, seconds, backend, reason, threads}
+//                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
+//
+// The CPU path is the threaded wasm build (pkg-threads/, a rayon pool of workers)
+// where the page is cross-origin isolated, else the single-threaded one (pkg/).
+// `?threads=N` on this script's URL caps the pool (1: the single-threaded build).
 
-import init, { Trainer, presetConfigs, weightsConfig } from './pkg/makemore.js';
+import { loadWasm } from './wasm.js';
 
 const CHUNK_MS = 80;
 const SAMPLE_EVERY_MS = 1500;
 const SAMPLE_COUNT = 20;
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
+
+/** The loaded build: {pkg, threads, reason}; set before `ready`. */
+let wasm = null;
 
 // Calls into a Trainer never overlap: each waits for the one before.
 let tail = Promise.resolve();
@@ -65,7 +75,7 @@ async function adopt(next, tag) {
     old?.free();
     elapsedMs = 0;
     const config = next.config();
-    post({ type: 'backend', backend: next.backend(), reason: next.backendReason() });
+    post({ type: 'backend', backend: next.backend(), reason: next.backendReason(), threads: wasm.threads });
     post({ type: 'dataset', stats: next.dataset() });
     post({ type: 'config', config, about: tag });
     const initialLoss = await next.evaluateSplit('dev');
@@ -77,15 +87,15 @@ async function adopt(next, tag) {
 }
 
 async function create(bytes, config, tag) {
-    const next = await Trainer.create(new Uint8Array(bytes), config);
+    const next = await wasm.pkg.Trainer.create(new Uint8Array(bytes), config);
     text = bytes;
     await adopt(next, tag);
 }
 
 async function importWeights(bytes) {
-    const fileConfig = weightsConfig(new Uint8Array(bytes));
+    const fileConfig = wasm.pkg.weightsConfig(new Uint8Array(bytes));
     const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto' };
-    const next = await Trainer.create(new Uint8Array(text), config);
+    const next = await wasm.pkg.Trainer.create(new Uint8Array(text), config);
     try {
         next.importWeights(new Uint8Array(bytes));
     } catch (err) {
@@ -147,6 +157,65 @@ async function run() {
     if (live() && t.done()) await exclusive(() => finish(t));
 }
 
+/**
+ * Steps/s of training `config` on `text` for about `seconds` after a warm-up,
+ * in chunks of about CHUNK_MS as `run` trains: for the bench page.
+ */
+async function bench(bytes, config, seconds) {
+    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
+    try {
+        let chunk = 1;
+        let steps = 0;
+        let started = performance.now();
+        for (let warm = true; ; ) {
+            const t0 = performance.now();
+            await t.train(chunk);
+            steps += chunk;
+            const ms = performance.now() - t0;
+            chunk = Math.max(1, Math.min(chunk * 2, Math.round(chunk * CHUNK_MS / Math.max(ms, 1e-3))));
+            if (warm && performance.now() - started > 1000) {
+                [warm, steps, started] = [false, 0, performance.now()];
+            } else if (!warm && performance.now() - started > seconds * 1000) break;
+        }
+        const elapsed = (performance.now() - started) / 1000;
+        post({
+            type: 'bench', stepsPerSec: steps / elapsed, steps, seconds: elapsed,
+            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
+        });
+    } finally {
+        t.free();
+    }
+}
+
+/**
+ * Trains `config` (with its own schedule and total steps) on `text`, evaluating
+ * the dev loss every `evalEvery` steps, and reports the wall seconds (training
+ * and evaluations) at which the dev loss first fell below each of `targets`,
+ * giving up after `limit` seconds: the bench page's time-to-target.
+ */
+async function timeToTarget(bytes, config, targets, evalEvery, limit) {
+    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
+    try {
+        const reached = [];
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
+        let dev = Infinity;
+        while (reached.length < targets.length && !t.done() && seconds() < limit) {
+            await t.train(Math.min(evalEvery, t.steps() - t.step()));
+            dev = await t.evaluateSplit('dev');
+            while (reached.length < targets.length && dev < targets[reached.length]) {
+                reached.push({ target: targets[reached.length], seconds: seconds(), step: t.step(), dev });
+            }
+        }
+        post({
+            type: 'ttt', reached, dev, step: t.step(), seconds: seconds(),
+            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
+        });
+    } finally {
+        t.free();
+    }
+}
+
 const handlers = {
     create: ({ text: bytes, config, tag }) => exclusive(() => create(bytes, config, tag).catch((err) => report(tag, err))),
     // After any create before it; the loop itself is not awaited, or it would block the queue.
@@ -170,6 +239,10 @@ const handlers = {
         post({ type: 'weights', bytes: bytes.buffer, step: trainer.step() }, [bytes.buffer]);
     }).catch((err) => report('weights', err)),
     import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
+    bench: ({ text: bytes, config, seconds }) =>
+        exclusive(() => bench(bytes, config, seconds).catch((err) => report('bench', err))),
+    ttt: ({ text: bytes, config, targets, evalEvery, limit }) =>
+        exclusive(() => timeToTarget(bytes, config, targets, evalEvery, limit).catch((err) => report('bench', err))),
 };
 
 self.onmessage = ({ data }) => {
@@ -178,6 +251,9 @@ self.onmessage = ({ data }) => {
     else report('protocol', new Error(`unknown message type ${JSON.stringify(data.type)}`));
 };
 
-init()
-    .then(() => post({ type: 'ready', presets: presetConfigs() }))
+loadWasm(Number(new URL(self.location.href).searchParams.get('threads') ?? 0))
+    .then((loaded) => {
+        wasm = loaded;
+        post({ type: 'ready', presets: wasm.pkg.presetConfigs(), threads: wasm.threads, threadsReason: wasm.reason });
+    })
     .catch((err) => report('startup', err));
