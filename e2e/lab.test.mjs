@@ -1,9 +1,10 @@
 // The learning lab in the page, on the CPU path: a 4-run sweep fills the run
 // history and highlights the best run; the history and the sweep's pick survive
-// a reload; a sweep cut short by a reload goes on from its next run; a run can
-// be reopened; the inspector shows per-character bars for "emma" whose NLL is
-// the one `makemore inspect` reports for the same weights; prefix sampling
-// completes the prefix. Saves e2e/screenshots/lab.png. Needs the page built
+// a reload; a sweep pauses and resumes, and one cut short by a reload goes on
+// from its next run; a run can be reopened; the inspector shows per-character
+// bars for "emma" whose NLL is the one `makemore inspect` reports for the same
+// weights; prefix sampling completes the prefix; the history goes out as JSON,
+// is cleared and comes back. Saves e2e/screenshots/lab.png. Needs the page built
 // (scripts/build-web.sh) and the native CLI (cargo build --release; the test
 // command builds it with the native tests).
 
@@ -93,6 +94,12 @@ describe('the learning lab', () => {
     test('a sweep cut short by a reload goes on from its next run', async () => {
         await startSweep([['n_embd', '2, 3, 5']], 60);
         await page.waitForFunction(() => document.querySelectorAll('#runs-body tr').length === 1, null, { timeout: SWEEP_MS });
+        await page.click('#sweep-pause');
+        await page.waitForFunction(() => document.body.dataset.sweep === 'paused' && document.body.dataset.state !== 'running');
+        assert.match(await page.textContent('#sweep-progress'), /Paused after [12] of 3 runs/);
+        assert.equal(await page.textContent('#sweep-pause'), 'Resume sweep');
+        await page.click('#sweep-pause');
+        await page.waitForFunction(() => document.body.dataset.sweep === 'running');
         await page.reload();
         await page.locator('#start:not([disabled])').waitFor({ timeout: 60_000 });
         await page.waitForFunction(() => document.body.dataset.sweep === 'done', null, { timeout: SWEEP_MS });
@@ -137,7 +144,7 @@ describe('the learning lab', () => {
 
     test('prefix sampling completes the prefix, and a bad prefix gets a message', async () => {
         await page.fill('#sample-prefix', 'ja');
-        await page.dispatchEvent('#sample-prefix', 'change');
+        await page.press('#sample-prefix', 'Enter'); // commits it: a change event, and none on blur
         await page.check('#sample-hide');
         await page.waitForFunction(() => {
             const names = [...document.querySelectorAll('#samples li')].map((li) => li.textContent);
@@ -147,9 +154,27 @@ describe('the learning lab', () => {
         assert.ok(names.every((n) => n.startsWith('ja')), names.join(' '));
         await page.screenshot({ path: join(screenshots, 'lab.png'), fullPage: true });
         await page.fill('#sample-prefix', 'J');
-        await page.dispatchEvent('#sample-prefix', 'change');
+        await page.press('#sample-prefix', 'Enter'); // commits it: a change event, and none on blur
         await page.locator('#samples-error:not([hidden])').waitFor();
         assert.match(await page.textContent('#samples-error'), /prefix.*"J".*dropped/);
+    });
+
+    test('the history is exported, cleared and imported again', async () => {
+        await page.selectOption('#runs-filter', 'all');
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('#history-export')]);
+        const file = join(downloads, 'makemore-history.json');
+        await download.saveAs(file);
+        await page.click('#history-clear');
+        await page.click('#history-clear');
+        await page.waitForFunction(() => document.querySelectorAll('#runs-body tr').length === 0);
+        assert.equal(await page.isVisible('#runs-empty'), true);
+        await page.setInputFiles('#history-import', file);
+        await page.waitForFunction(() => document.querySelectorAll('#runs-body tr').length === 7);
+        assert.match(await page.textContent('#history-message'), /Imported 7 runs/);
+        checkBest(await table());
+        assert.equal(await page.locator('#runs-body tr.best button:text("Reopen")').isEnabled(), true, 'weights came back');
+        await page.setInputFiles('#history-import', { name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{"runs": 3}') });
+        await page.waitForFunction(() => /could not import junk.json: the file is not a makemore history/.test(document.getElementById('history-message').textContent));
         assert.deepEqual(errors, []);
     });
 });

@@ -141,7 +141,7 @@ export class Sweep {
         if (!this.current) return;
         if (msg.type === 'config' && msg.about === 'sweep' && this.current.phase === 'creating') {
             this.current.phase = 'training';
-            this.send({ type: 'start' });
+            if (this.sweep.status === 'running') this.send({ type: 'start' });
         } else if (msg.type === 'config' && msg.about !== 'sweep') {
             // Another trainer replaced the sweep's (Reset, new data, loaded weights).
             this.current = null;
