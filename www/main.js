@@ -3,6 +3,7 @@
 
 import { TrainerClient } from './client.js';
 import { LossChart } from './chart.js';
+import { Lab } from './lab/lab.js';
 import { EmbeddingScatter } from './scatter.js';
 import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
 
@@ -47,6 +48,14 @@ function setText(values) {
 // ?threads=N caps the CPU path's threads (1: the single-threaded build).
 const client = new TrainerClient(onMessage, onCrash, { threads: Number(new URLSearchParams(location.search).get('threads')) || 0 });
 let threadsReason = '';
+const lab = new Lab({
+    send: (msg) => client.send(msg),
+    create: (config, tag) => create(text, tag, config),
+    chart,
+    baseConfig: () => readForm(form),
+    dataName: () => dataName,
+});
+lab.load();
 
 /** Builds a new trainer from `bytes` and the settings; `tag` says where errors go. */
 function create(bytes, tag, config = readForm(form)) {
@@ -175,7 +184,8 @@ const handlers = {
         $('download').disabled = false;
         document.body.dataset.state = state;
     },
-    weights({ bytes, step }) {
+    weights({ bytes, step, tag }) {
+        if (tag) return; // the lab's
         const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
         const a = document.createElement('a');
         a.href = url;
@@ -189,13 +199,14 @@ const handlers = {
     error({ about, message }) {
         const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
         if (about === 'startup') onCrash(message);
-        else showError(where ?? 'run-error', message);
+        else if (!['inspect', 'samples', 'sweep'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
     },
 };
 
 function onMessage(msg) {
     handlers[msg.type]?.(msg);
+    lab.onMessage(msg);
 }
 
 function onCrash(message) {

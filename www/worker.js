@@ -2,15 +2,17 @@
 // CHUNK_MS and reports to the page with typed messages. Between chunks it
 // yields to the event loop, so pause, stop and reset take effect within one chunk.
 //
-// Page → worker: create {text, config, tag} · start · pause · stop · sample {temperature}
-//                export · import {bytes}
+// Page → worker: create {text, config, tag} · start · pause · stop
+//                sample {temperature?, count?, prefix?, hideExisting?} (each kept until changed)
+//                export {tag?} · import {bytes} · inspect {word}
 //                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 // Worker → page: ready {presets, threads, threadsReason} · backend {backend, reason, threads} · dataset {stats}
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
-//                samples {step, names} · embedding {points} · state {state}
-//                weights {bytes} · imported {step} · error {about, message, fatal}
+//                samples {step, names, count, attempts} · embedding {points} · state {state}
+//                weights {bytes, step, tag} · imported {step} · inspection {report}
+//                error {about, message, fatal}
 //                bench {stepsPerSec, steps, seconds, backend, reason, threads}
 //                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
 //
@@ -41,7 +43,7 @@ const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 let trainer = null;
 let text = null;
-let temperature = 1;
+let sampling = { count: SAMPLE_COUNT, temperature: 1, prefix: '', hideExisting: false };
 let state = 'idle'; // idle | running | paused | done
 let elapsedMs = 0;
 let runs = 0; // the current training loop's number; an older loop stops
@@ -59,9 +61,18 @@ function report(about, err) {
     if (fatal) self.close();
 }
 
+/** Samples with the page's options; a prefix the model cannot spell is reported and dropped. */
 async function sendSamples(t) {
-    const names = await t.sample(SAMPLE_COUNT, temperature);
-    post({ type: 'samples', step: t.step(), names });
+    let drawn;
+    try {
+        drawn = await t.sampleWith(sampling);
+    } catch (err) {
+        if (!sampling.prefix) throw err;
+        report('samples', err);
+        sampling = { ...sampling, prefix: '' };
+        drawn = await t.sampleWith(sampling);
+    }
+    post({ type: 'samples', step: t.step(), names: drawn.names, count: sampling.count, attempts: drawn.attempts });
 }
 
 async function sendEmbedding(t) {
@@ -230,14 +241,19 @@ const handlers = {
         setState('paused');
         exclusive(() => finish(trainer)).catch((err) => report('training', err));
     },
-    sample: ({ temperature: t }) => {
-        temperature = t;
+    sample: (options) => {
+        for (const key of ['temperature', 'count', 'prefix', 'hideExisting']) {
+            if (options[key] !== undefined) sampling[key] = options[key];
+        }
         if (trainer) exclusive(() => sendSamples(trainer)).catch((err) => report('samples', err));
     },
-    export: () => exclusive(async () => {
+    export: ({ tag }) => exclusive(async () => {
         const bytes = await trainer.exportWeights();
-        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step() }, [bytes.buffer]);
+        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step(), tag }, [bytes.buffer]);
     }).catch((err) => report('weights', err)),
+    inspect: ({ word }) => exclusive(async () => {
+        if (trainer) post({ type: 'inspection', report: await trainer.inspect(word) });
+    }).catch((err) => report('inspect', err)),
     import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
     bench: ({ text: bytes, config, seconds }) =>
         exclusive(() => bench(bytes, config, seconds).catch((err) => report('bench', err))),
