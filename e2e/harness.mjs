@@ -21,9 +21,10 @@ export const FLAGS = [
     '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-/** Serves www/; resolves to {url, close}. */
-export function serve() {
-    const child = spawn(process.execPath, [join(repo, 'scripts/serve.mjs'), '--root', join(repo, 'www'), '--port', '0'], {
+/** Serves www/ (cross-origin isolated with `isolate`); resolves to {url, close}. */
+export function serve({ isolate = false } = {}) {
+    const args = [join(repo, 'scripts/serve.mjs'), '--root', join(repo, 'www'), '--port', '0', ...(isolate ? ['--isolate'] : [])];
+    const child = spawn(process.execPath, args, {
         stdio: ['ignore', 'pipe', 'inherit'],
     });
     return new Promise((resolve, reject) => {
@@ -72,13 +73,14 @@ export async function waitForNumber(page, selector, { below = -Infinity, atLeast
     );
 }
 
-/** Starts the static server and Chromium (with `extra` flags) before a file's
- *  tests and stops both after them; the returned object holds `server` and `browser`. */
-export function useServerAndBrowser(extra = []) {
+/** Starts the static server (cross-origin isolated with `isolate`) and Chromium
+ *  (with extra `flags`) before a file's tests and stops both after them; the
+ *  returned object holds `server` and `browser`. */
+export function useServerAndBrowser({ isolate = false, flags = [] } = {}) {
     const env = {};
     before(async () => {
-        env.server = await serve();
-        env.browser = await launch(extra);
+        env.server = await serve({ isolate });
+        env.browser = await launch(flags);
     });
     after(async () => {
         await env.browser?.close();

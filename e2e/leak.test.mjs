@@ -23,7 +23,8 @@ async function measure(page) {
     const [worker] = page.workers();
     const inWorker = await worker.evaluate(async () => {
         gc();
-        // The worker's own instance of the package: a module is loaded once per worker.
+        // The worker's own instance of the single-threaded package (the page is not
+        // cross-origin isolated here): a module is loaded once per worker.
         const pkg = await import(new URL('./pkg/makemore.js', self.location.href).href);
         return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
     });
@@ -31,7 +32,7 @@ async function measure(page) {
 }
 
 describe('50 create/train/reset cycles', () => {
-    const env = useServerAndBrowser(['--js-flags=--expose-gc']);
+    const env = useServerAndBrowser({ flags: ['--js-flags=--expose-gc'] });
 
     test('keep the JS heap, wasm memory and GPU buffer count flat', async () => {
         const query = '?preset=e01&n_embd=8&n_hidden=32&batch_size=32&lr=0.01&steps=20&eval_every=0&backend=webgpu';

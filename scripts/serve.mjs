@@ -1,7 +1,9 @@
 // A static file server for www/ (or the folder given): 127.0.0.1 only, correct
 // MIME types (application/wasm for the module), no caching, nothing outside the root.
+// --isolate adds the COOP/COEP headers that make the page cross-origin isolated,
+// which the threaded wasm build needs (SharedArrayBuffer).
 //
-//   node scripts/serve.mjs [--root www] [--port 8000]
+//   node scripts/serve.mjs [--root www] [--port 8000] [--isolate]
 //
 // Prints `serving http://127.0.0.1:PORT/` once listening (port 0 picks a free one).
 
@@ -10,7 +12,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { root: { type: 'string', default: 'www' }, port: { type: 'string', default: '8000' } } });
+const { values } = parseArgs({ options: { root: { type: 'string', default: 'www' }, port: { type: 'string', default: '8000' }, isolate: { type: 'boolean', default: false } } });
+const ISOLATION = values.isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
 const root = resolve(values.root);
 
 const TYPES = {
@@ -47,11 +50,12 @@ const server = createServer((req, res) => {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
+        ...ISOLATION,
     });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
 });
 
 server.listen(Number(values.port), '127.0.0.1', () => {
-    console.log(`serving http://127.0.0.1:${server.address().port}/ from ${root}`);
+    console.log(`serving http://127.0.0.1:${server.address().port}/ from ${root}${values.isolate ? ' (cross-origin isolated)' : ''}`);
 });

@@ -2,7 +2,8 @@
 # Installs what building, serving and testing need, skipping whatever is
 # already there: Debian packages (Chromium + driver for browser tests, Mesa's
 # lavapipe Vulkan driver for native GPU tests, binaryen's wasm-opt), the wasm
-# target, wasm-pack and the wasm-bindgen CLI pinned to Cargo.lock's version.
+# target, a pinned nightly for the threaded wasm build, wasm-pack and the
+# wasm-bindgen CLI pinned to Cargo.lock's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,11 @@ fi
 
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+
+# The threaded wasm build: a pinned nightly with the wasm target and rust-src (build-std).
+NIGHTLY=$(scripts/nightly.sh) || { log "rustup toolchain install $NIGHTLY"; rustup toolchain install "$NIGHTLY" --profile minimal; }
+rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q rust-src \
+    || { log "rustup component add rust-src ($NIGHTLY)"; rustup component add rust-src --toolchain "$NIGHTLY"; }
 
 WASM_PACK_VERSION=0.15.1
 if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod inspect;
 pub mod model;
 pub mod pyrandom;
 pub mod rng;

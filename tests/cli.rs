@@ -84,3 +84,55 @@ fn bad_input_gets_a_message_naming_the_problem() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn inspect_reports_the_word_nll_and_sample_completes_a_prefix() {
+    let dir = std::env::temp_dir().join(format!("makemore-cli-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let o = makemore(&["train", "--preset", "e03", "--steps", "300", "--save", m, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dev: f64 = serde_json::from_str::<serde_json::Value>(stdout(&o).lines().last().unwrap()).unwrap()["dev_loss"]
+        .as_f64()
+        .unwrap();
+    let ck = makemore::weights::load(&std::fs::read(&model).unwrap()).unwrap();
+    // The bundled names, split as training split them (tests/inspect.rs checks the library against the backend).
+    let d = makemore::data::Dataset::new(include_bytes!("../data/names.txt"), 4, 42).unwrap();
+
+    let o = makemore(&["inspect", "--model", m, "--word", "emma", "--word", "qzx", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for (v, word, in_train) in [(&lines[0], "emma", true), (&lines[1], "qzx", false)] {
+        let r = &v["inspection"];
+        let nll = r["nll"].as_f64().unwrap();
+        let want = makemore::inspect::inspect(&ck.params, &ck.vocab, d.train_words(), word).unwrap().nll;
+        assert!((nll - want).abs() < 1e-9, "{word}: the CLI says {nll}, the library {want}");
+        assert_eq!(r["positions"].as_array().unwrap().len(), word.len() + 1);
+        assert_eq!(r["inTrain"], in_train, "{word}");
+        assert!((v["dev_loss"].as_f64().unwrap() - dev).abs() < 1e-5);
+    }
+    let text = makemore(&["inspect", "--model", m, "--word", "emma"]);
+    assert!(stdout(&text).starts_with("emma: nll "), "{}", stdout(&text));
+
+    let o = makemore(&["sample", "--model", m, "-n", "15", "--prefix", "ja", "--hide-existing"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.starts_with("ja")), "{names:?}");
+    assert!(names.iter().all(|n| !d.train_words().contains(n)), "{names:?}");
+
+    let other = dir.join("other.txt");
+    std::fs::write(&other, "ab\nba\naab\nbba\nabab\nbaba\n").unwrap();
+
+    for (args, want) in [
+        (&["sample", "--model", m, "--prefix", "jé"][..], "\"é\""),
+        (&["inspect", "--model", m, "--word", "em.ma"], "end token"),
+        (&["inspect", "--model", m, "--word", "emma", "--data", other.to_str().unwrap()], "--data"),
+    ] {
+        let o = makemore(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

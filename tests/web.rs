@@ -164,3 +164,34 @@ async fn garbage_configs_are_js_errors_naming_the_field() {
         assert!(e.starts_with(&format!("config `{field}`")), "{shown}: {e}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn inspector_and_sampling_options_match_the_library() {
+    let mut t = ok(Trainer::create(first_names(), small("cpu")).await);
+    ok(t.train(300).await);
+    // What `makemore inspect` computes from the same weights file.
+    let ck = makemore::weights::load(&ok(t.export_weights().await)).unwrap();
+    let data = makemore::data::Dataset::new(first_names().as_string().unwrap().as_bytes(), 3, 42).unwrap();
+    let want = makemore::inspect::inspect(&ck.params, &ck.vocab, data.train_words(), "emma").unwrap();
+    let r = ok(t.inspect("emma".into()).await);
+    assert!((get(&r, "nll") - want.nll).abs() < 1e-9, "{} vs {}", get(&r, "nll"), want.nll);
+    assert_eq!(Reflect::get(&r, &"inTrain".into()).unwrap().as_bool(), Some(want.in_train));
+    let positions: js_sys::Array = Reflect::get(&r, &"positions".into()).unwrap().into();
+    assert_eq!(positions.length(), 5);
+    let dev = ok(t.evaluate_split("dev".into()).await) as f64;
+    assert_eq!(get(&r, "devLoss"), dev);
+    assert!(message(t.inspect("em!ma".into()).await.unwrap_err()).starts_with("config `word`"));
+
+    let options = JSON::parse(r#"{"count": 12, "prefix": "ja", "hideExisting": true, "temperature": 0.8}"#).unwrap();
+    let drawn = ok(t.sample_with(options).await);
+    let names: Vec<String> = js_sys::Array::from(&Reflect::get(&drawn, &"names".into()).unwrap())
+        .iter()
+        .filter_map(|n| n.as_string())
+        .collect();
+    assert!(!names.is_empty() && names.len() <= 12, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("ja") && !data.train_words().contains(n)), "{names:?}");
+    let bad = JSON::parse(r#"{"prefix": "J"}"#).unwrap();
+    assert!(message(t.sample_with(bad).await.unwrap_err()).starts_with("config `prefix`"));
+    let wrong = JSON::parse(r#"{"count": "many"}"#).unwrap();
+    assert!(message(t.sample_with(wrong).await.unwrap_err()).contains("sample options"));
+}

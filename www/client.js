@@ -3,7 +3,7 @@
 // into one `crash` callback. `restart()` replaces the worker with a fresh one.
 
 const STARTUP_MS = 30000;
-const WORKER_URL = new URL('./worker.js', import.meta.url).href;
+const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
  * A module worker on worker.js. Where the page may not start a worker from that
@@ -12,17 +12,19 @@ const WORKER_URL = new URL('./worker.js', import.meta.url).href;
  * imports it instead; that needs the host to allow CORS (GitHub Pages does) and,
  * under a CSP, worker-src to allow blob:.
  */
-function startWorker() {
+function startWorker(threads) {
+    const url = new URL(WORKER_URL);
+    if (threads) url.searchParams.set('threads', threads);
     const viaBlob = () => {
         // A classic worker that imports the module: a blob: module worker does not
         // start from an opaque origin in Chromium.
-        const code = `import(${JSON.stringify(WORKER_URL)}).catch((err) => postMessage({ type: 'error', about: 'startup', message: String(err), fatal: true }));`;
+        const code = `import(${JSON.stringify(url.href)}).catch((err) => postMessage({ type: 'error', about: 'startup', message: String(err), fatal: true }));`;
         return new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
     };
     // Also the case where element.js itself comes from another origin (a CDN).
-    if (new URL(WORKER_URL).origin !== self.origin) return viaBlob();
+    if (url.origin !== self.origin) return viaBlob();
     try {
-        return new Worker(WORKER_URL, { type: 'module' });
+        return new Worker(url, { type: 'module' });
     } catch (err) {
         if (err?.name !== 'SecurityError') throw err;
         return viaBlob();
@@ -30,15 +32,19 @@ function startWorker() {
 }
 
 export class TrainerClient {
-    /** `onMessage(msg)` gets every message but fatal errors; `onCrash(text)` gets those. */
-    constructor(onMessage, onCrash) {
+    /**
+     * `onMessage(msg)` gets every message but fatal errors; `onCrash(text)` gets those.
+     * `threads` caps the CPU path's threads (1: the single-threaded build; 0: all cores).
+     */
+    constructor(onMessage, onCrash, { threads = 0 } = {}) {
         this.onMessage = onMessage;
         this.onCrash = onCrash;
+        this.threads = threads;
         this.spawn();
     }
 
     spawn() {
-        const worker = startWorker();
+        const worker = startWorker(this.threads);
         const crash = (text) => {
             if (this.worker !== worker) return;
             clearTimeout(this.startup);

@@ -3,6 +3,7 @@
 
 import { TrainerClient } from './client.js';
 import { LossChart } from './chart.js';
+import { Lab } from './lab/lab.js';
 import { EmbeddingScatter } from './scatter.js';
 import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
 
@@ -44,7 +45,17 @@ function setText(values) {
 
 // ---- driving the worker ----------------------------------------------------
 
-const client = new TrainerClient(onMessage, onCrash);
+// ?threads=N caps the CPU path's threads (1: the single-threaded build).
+const client = new TrainerClient(onMessage, onCrash, { threads: Number(new URLSearchParams(location.search).get('threads')) || 0 });
+let threadsReason = '';
+const lab = new Lab({
+    send: (msg) => client.send(msg),
+    create: (config, tag) => create(text, tag, config),
+    chart,
+    baseConfig: () => readForm(form),
+    dataName: () => dataName,
+});
+lab.load();
 
 /** Builds a new trainer from `bytes` and the settings; `tag` says where errors go. */
 function create(bytes, tag, config = readForm(form)) {
@@ -76,19 +87,22 @@ async function tryData(file) {
 // ---- what the worker says --------------------------------------------------
 
 const handlers = {
-    ready({ presets: all }) {
+    ready({ presets: all, threadsReason: why }) {
         presets = all;
+        threadsReason = why;
         fillFromUrl(form, presets);
         saveToUrl(form, presets);
         if (text) create(text, 'settings', applied ?? readForm(form));
         else loadBundled();
     },
-    backend({ backend, reason }) {
-        $('backend-name').textContent = backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    backend({ backend, reason, threads }) {
+        const cpu = backend !== 'webgpu';
+        $('backend-name').textContent = cpu ? `CPU${threads > 1 ? ` × ${threads} threads` : ''}` : 'WebGPU';
         $('backend-badge').dataset.backend = backend;
         // GPU errors can run over several lines: the first in the badge, all of it on hover.
-        $('backend-reason').textContent = reason.split('\n')[0];
-        $('backend-badge').title = reason;
+        const why = cpu ? `${reason.split('\n')[0]}; ${threadsReason}` : reason.split('\n')[0];
+        $('backend-reason').textContent = why;
+        $('backend-badge').title = cpu ? `${reason}\n${threadsReason}` : reason;
     },
     dataset({ stats: s }) {
         uniform = s.uniformLoss;
@@ -171,7 +185,8 @@ const handlers = {
         $('download').disabled = false;
         document.body.dataset.state = state;
     },
-    weights({ bytes, step }) {
+    weights({ bytes, step, tag }) {
+        if (tag) return; // the lab's
         const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
         const a = document.createElement('a');
         a.href = url;
@@ -201,13 +216,14 @@ const handlers = {
     error({ about, message }) {
         const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
         if (about === 'startup') onCrash(message);
-        else showError(where ?? 'run-error', message);
+        else if (!['inspect', 'samples', 'sweep'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
     },
 };
 
 function onMessage(msg) {
     handlers[msg.type]?.(msg);
+    lab.onMessage(msg);
 }
 
 function onCrash(message) {

@@ -2,26 +2,38 @@
 // CHUNK_MS and reports to the page with typed messages. Between chunks it
 // yields to the event loop, so pause, stop and reset take effect within one chunk.
 //
-// Page → worker: create {text, config, tag} · start · pause · stop · sample {temperature}
-//                export · import {bytes} · restore {lr}
+// Page → worker: create {text, config, tag} · start · pause · stop
+//                sample {temperature?, count?, prefix?, hideExisting?} (each kept until changed)
+//                export {tag?} · import {bytes} · inspect {word} · restore {lr}
+//                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
-// Worker → page: ready {presets} · backend {backend, reason} · dataset {stats}
+// Worker → page: ready {presets, threads, threadsReason} · backend {backend, reason, threads} · dataset {stats}
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
-//                samples {step, names} · embedding {points} · state {state}
-//                weights {bytes} · imported {step} · error {about, message, fatal}
+//                samples {step, names, count, attempts} · embedding {points} · state {state}
+//                weights {bytes, step, tag} · imported {step} · inspection {report}
+//                error {about, message, fatal}
 //                diverged {message, step, checkpoint, lr}
 //                rewound {step, steps, config, from, losses}: back at a checkpoint (after
 //                restore, or on the CPU after the WebGPU device was lost)
+//                bench {stepsPerSec, steps, seconds, backend, reason, threads}
+//                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
+//
+// The CPU path is the threaded wasm build (pkg-threads/, a rayon pool of workers)
+// where the page is cross-origin isolated, else the single-threaded one (pkg/).
+// `?threads=N` on this script's URL caps the pool (1: the single-threaded build).
 
-import init, { Trainer, presetConfigs, weightsConfig } from './pkg/makemore.js';
+import { loadWasm } from './wasm.js';
 
 const CHUNK_MS = 80;
 const SAMPLE_EVERY_MS = 1500;
 const SAMPLE_COUNT = 20;
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
+
+/** The loaded build: {pkg, threads, reason}; set before `ready`. */
+let wasm = null;
 
 // Calls into a Trainer never overlap: each waits for the one before.
 let tail = Promise.resolve();
@@ -35,7 +47,7 @@ const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 let trainer = null;
 let text = null;
-let temperature = 1;
+let sampling = { count: SAMPLE_COUNT, temperature: 1, prefix: '', hideExisting: false };
 let state = 'idle'; // idle | running | paused | done
 let elapsedMs = 0;
 let runs = 0; // the current training loop's number; an older loop stops
@@ -53,9 +65,18 @@ function report(about, err) {
     if (fatal) self.close();
 }
 
+/** Samples with the page's options; a prefix the model cannot spell is reported and dropped. */
 async function sendSamples(t) {
-    const names = await t.sample(SAMPLE_COUNT, temperature);
-    post({ type: 'samples', step: t.step(), names });
+    let drawn;
+    try {
+        drawn = await t.sampleWith(sampling);
+    } catch (err) {
+        if (!sampling.prefix) throw err;
+        report('samples', err);
+        sampling = { ...sampling, prefix: '' };
+        drawn = await t.sampleWith(sampling);
+    }
+    post({ type: 'samples', step: t.step(), names: drawn.names, count: sampling.count, attempts: drawn.attempts });
 }
 
 async function sendEmbedding(t) {
@@ -69,7 +90,7 @@ async function adopt(next, tag) {
     old?.free();
     elapsedMs = 0;
     const config = next.config();
-    post({ type: 'backend', backend: next.backend(), reason: next.backendReason() });
+    post({ type: 'backend', backend: next.backend(), reason: next.backendReason(), threads: wasm.threads });
     post({ type: 'dataset', stats: next.dataset() });
     post({ type: 'config', config, about: tag });
     const initialLoss = await next.evaluateSplit('dev');
@@ -81,15 +102,15 @@ async function adopt(next, tag) {
 }
 
 async function create(bytes, config, tag) {
-    const next = await Trainer.create(new Uint8Array(bytes), config);
+    const next = await wasm.pkg.Trainer.create(new Uint8Array(bytes), config);
     text = bytes;
     await adopt(next, tag);
 }
 
 async function importWeights(bytes) {
-    const fileConfig = weightsConfig(new Uint8Array(bytes));
+    const fileConfig = wasm.pkg.weightsConfig(new Uint8Array(bytes));
     const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto' };
-    const next = await Trainer.create(new Uint8Array(text), config);
+    const next = await wasm.pkg.Trainer.create(new Uint8Array(text), config);
     try {
         next.importWeights(new Uint8Array(bytes));
     } catch (err) {
@@ -141,7 +162,7 @@ async function run() {
         }
         if (t.backend() !== backend) { // the GPU was lost: on the CPU from a checkpoint
             backend = t.backend();
-            post({ type: 'backend', backend, reason: t.backendReason() });
+            post({ type: 'backend', backend, reason: t.backendReason(), threads: wasm.threads });
             rewound(t);
             continue;
         }
@@ -169,6 +190,65 @@ async function run() {
     if (live() && t.done()) await exclusive(() => finish(t));
 }
 
+/**
+ * Steps/s of training `config` on `text` for about `seconds` after a warm-up,
+ * in chunks of about CHUNK_MS as `run` trains: for the bench page.
+ */
+async function bench(bytes, config, seconds) {
+    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
+    try {
+        let chunk = 1;
+        let steps = 0;
+        let started = performance.now();
+        for (let warm = true; ; ) {
+            const t0 = performance.now();
+            await t.train(chunk);
+            steps += chunk;
+            const ms = performance.now() - t0;
+            chunk = Math.max(1, Math.min(chunk * 2, Math.round(chunk * CHUNK_MS / Math.max(ms, 1e-3))));
+            if (warm && performance.now() - started > 1000) {
+                [warm, steps, started] = [false, 0, performance.now()];
+            } else if (!warm && performance.now() - started > seconds * 1000) break;
+        }
+        const elapsed = (performance.now() - started) / 1000;
+        post({
+            type: 'bench', stepsPerSec: steps / elapsed, steps, seconds: elapsed,
+            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
+        });
+    } finally {
+        t.free();
+    }
+}
+
+/**
+ * Trains `config` (with its own schedule and total steps) on `text`, evaluating
+ * the dev loss every `evalEvery` steps, and reports the wall seconds (training
+ * and evaluations) at which the dev loss first fell below each of `targets`,
+ * giving up after `limit` seconds: the bench page's time-to-target.
+ */
+async function timeToTarget(bytes, config, targets, evalEvery, limit) {
+    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
+    try {
+        const reached = [];
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
+        let dev = Infinity;
+        while (reached.length < targets.length && !t.done() && seconds() < limit) {
+            await t.train(Math.min(evalEvery, t.steps() - t.step()));
+            dev = await t.evaluateSplit('dev');
+            while (reached.length < targets.length && dev < targets[reached.length]) {
+                reached.push({ target: targets[reached.length], seconds: seconds(), step: t.step(), dev });
+            }
+        }
+        post({
+            type: 'ttt', reached, dev, step: t.step(), seconds: seconds(),
+            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
+        });
+    } finally {
+        t.free();
+    }
+}
+
 const handlers = {
     create: ({ text: bytes, config, tag }) => exclusive(() => create(bytes, config, tag).catch((err) => report(tag, err))),
     // After any create before it; the loop itself is not awaited, or it would block the queue.
@@ -183,14 +263,19 @@ const handlers = {
         setState('paused');
         exclusive(() => finish(trainer)).catch((err) => report('training', err));
     },
-    sample: ({ temperature: t }) => {
-        temperature = t;
+    sample: (options) => {
+        for (const key of ['temperature', 'count', 'prefix', 'hideExisting']) {
+            if (options[key] !== undefined) sampling[key] = options[key];
+        }
         if (trainer) exclusive(() => sendSamples(trainer)).catch((err) => report('samples', err));
     },
-    export: () => exclusive(async () => {
+    export: ({ tag }) => exclusive(async () => {
         const bytes = await trainer.exportWeights();
-        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step() }, [bytes.buffer]);
+        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step(), tag }, [bytes.buffer]);
     }).catch((err) => report('weights', err)),
+    inspect: ({ word }) => exclusive(async () => {
+        if (trainer) post({ type: 'inspection', report: await trainer.inspect(word) });
+    }).catch((err) => report('inspect', err)),
     import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
     restore: ({ lr }) => exclusive(() => {
         trainer.setLr(lr);
@@ -198,6 +283,10 @@ const handlers = {
         rewound(trainer);
     }).catch((err) => report('restore', err)),
     'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
+    bench: ({ text: bytes, config, seconds }) =>
+        exclusive(() => bench(bytes, config, seconds).catch((err) => report('bench', err))),
+    ttt: ({ text: bytes, config, targets, evalEvery, limit }) =>
+        exclusive(() => timeToTarget(bytes, config, targets, evalEvery, limit).catch((err) => report('bench', err))),
 };
 
 self.onmessage = ({ data }) => {
@@ -206,6 +295,9 @@ self.onmessage = ({ data }) => {
     else report('protocol', new Error(`unknown message type ${JSON.stringify(data.type)}`));
 };
 
-init()
-    .then(() => post({ type: 'ready', presets: presetConfigs() }))
+loadWasm(Number(new URL(self.location.href).searchParams.get('threads') ?? 0))
+    .then((loaded) => {
+        wasm = loaded;
+        post({ type: 'ready', presets: wasm.pkg.presetConfigs(), threads: wasm.threads, threadsReason: wasm.reason });
+    })
     .catch((err) => report('startup', err));

@@ -4,6 +4,7 @@
 //! * [`embedding`]: the embedding table as 2-D points for the scatter (every target).
 //! * `backend`: WebGPU or the CPU, with the reason for the choice (wasm with the `gpu` feature).
 //! * `trainer`: the JS-facing class (wasm with the `gpu` feature).
+//! * `initThreadPool`: the rayon pool of Web Workers (wasm with the `threads` feature).
 
 pub mod config;
 pub mod embedding;
@@ -15,3 +16,6 @@ mod trainer;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 pub use trainer::{live_gpu_buffers, preset_configs, wasm_memory_bytes, weights_config, Trainer};
+/// The threaded build's `initThreadPool(n)`: www/worker.js awaits it before creating a Trainer.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub use wasm_bindgen_rayon::init_thread_pool;

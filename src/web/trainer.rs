@@ -1,16 +1,19 @@
 //! The JS-facing `Trainer`: one data set, one model, one backend. Every error
 //! reaches JS as a `JsError` whose message is the crate's [`Error`] text.
 
+use std::collections::HashSet;
+
 use js_sys::{Float32Array, Uint8Array};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, BackendKind};
 use crate::config::{Init, Optimizer, TrainConfig};
 use crate::data::{Dataset, SplitName};
+use crate::inspect::{inspect, Inspection};
 use crate::model::{Params, Tensor};
-use crate::sample::sample;
+use crate::sample::{sample, sample_with, Request};
 use crate::train;
 use crate::web::backend::{cpu_backend, gpu_message, open, AnyBackend};
 use crate::web::config::{parse, Resolved, WebConfig};
@@ -102,6 +105,32 @@ struct InitLosses {
     kaiming: f32,
 }
 
+/// What `sampleWith` draws; every key is optional.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SampleOptions {
+    count: usize,
+    temperature: f64,
+    prefix: String,
+    /// Leave out the training words.
+    hide_existing: bool,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions { count: 20, temperature: 1.0, prefix: String::new(), hide_existing: false }
+    }
+}
+
+/// An inspection next to the dev split's mean loss, the per-character average to compare with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WordReport {
+    #[serde(flatten)]
+    inspection: Inspection,
+    dev_loss: f32,
+}
+
 #[wasm_bindgen]
 pub struct Trainer {
     run: train::Trainer<AnyBackend>,
@@ -111,6 +140,8 @@ pub struct Trainer {
     samples_drawn: u64,
     /// Whether the last `train` stopped because the loss diverged.
     diverged: bool,
+    /// The training split's words, which `sampleWith` can leave out.
+    known: HashSet<String>,
 }
 
 #[wasm_bindgen]
@@ -126,7 +157,15 @@ impl Trainer {
         let opened = open(settings.backend, &data, params.clone(), &settings.train).await?;
         let mut run = train::Trainer::new(opened.backend, settings.train.clone());
         run.keep(params);
-        Ok(Trainer { run, data, settings, reason: opened.reason, samples_drawn: 0, diverged: false })
+        Ok(Trainer {
+            run,
+            settings,
+            reason: opened.reason,
+            samples_drawn: 0,
+            diverged: false,
+            known: data.train_words().iter().cloned().collect(),
+            data,
+        })
     }
 
     /// Runs up to `steps` more steps (never past the configured total) and
@@ -253,6 +292,39 @@ impl Trainer {
         self.samples_drawn += 1;
         let seed = self.settings.train.seed.wrapping_add(self.samples_drawn);
         Ok(sample(&params, &self.data.vocab, n as usize, temperature, seed)?)
+    }
+
+    /// Like `sample`, with options `{count, temperature, prefix, hideExisting}`
+    /// (defaults 20, 1, "", false): every word starts with `prefix`, and with
+    /// `hideExisting` the training words are left out. Returns `{names, attempts}`;
+    /// `names` can fall short of `count` when the model mostly repeats training words.
+    #[wasm_bindgen(js_name = sampleWith)]
+    pub async fn sample_with(&mut self, options: JsValue) -> Result<JsValue, JsError> {
+        let o: SampleOptions = if options.is_undefined() || options.is_null() {
+            SampleOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| Error::config("sample options", e.to_string()))?
+        };
+        let params = self.run.backend.params().await?;
+        self.samples_drawn += 1;
+        let req = Request {
+            count: o.count,
+            temperature: o.temperature,
+            prefix: &o.prefix,
+            exclude: o.hide_existing.then_some(&self.known),
+            seed: self.settings.train.seed.wrapping_add(self.samples_drawn),
+        };
+        to_js(&sample_with(&params, &self.data.vocab, &req)?)
+    }
+
+    /// How the current model scores `word`, character by character:
+    /// `{word, positions: [{context, next, prob, top: [{ch, prob}]}], nll,
+    /// nllPerChar, inTrain, devLoss}`. `nll` is in nats and counts the end token.
+    pub async fn inspect(&mut self, word: String) -> Result<JsValue, JsError> {
+        let params = self.run.backend.params().await?;
+        let inspection = inspect(&params, &self.data.vocab, self.data.train_words(), &word)?;
+        let dev_loss = self.run.evaluate(SplitName::Dev).await?;
+        to_js(&WordReport { inspection, dev_loss })
     }
 
     /// The model as a safetensors file: parameters, optimizer state, settings,

@@ -2,14 +2,8 @@
 //! row-major slices (llm.c style). `b` is the number of rows (examples) in the
 //! slice; shapes are given in the comments.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
+use super::gemm::{gemm, Operand};
 use super::math;
-
-fn view(s: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((rows, cols), &s[..rows * cols]).expect("buffer holds rows*cols")
-}
 
 /// Below this many multiply-adds a plain loop beats packing for a blocked matmul.
 const SMALL_MATMUL: usize = 1 << 17;
@@ -19,10 +13,7 @@ const SMALL_MATMUL: usize = 1 << 17;
 pub fn matmul(c: &mut [f32], beta: f32, a: &[f32], ta: bool, b: &[f32], tb: bool, (m, k, n): (usize, usize, usize)) {
     let c = &mut c[..m * n];
     if m * k * n > SMALL_MATMUL {
-        let av = if ta { view(a, k, m).reversed_axes() } else { view(a, m, k) };
-        let bv = if tb { view(b, n, k).reversed_axes() } else { view(b, k, n) };
-        let mut cv = ArrayViewMut2::from_shape((m, n), c).expect("buffer holds m*n");
-        return general_mat_mul(1.0, &av, &bv, beta, &mut cv);
+        return gemm(c, beta, Operand { data: a, t: ta }, Operand { data: b, t: tb }, (m, k, n));
     }
     let a_at = |i: usize, kk: usize| if ta { a[kk * m + i] } else { a[i * k + kk] };
     for (i, row) in c.chunks_exact_mut(n).enumerate() {

@@ -1,4 +1,4 @@
-//! The reference backend: ndarray matmuls and vectorized fused kernels on the
+//! The reference backend: cache-blocked SIMD matmuls (`gemm`) and vectorized fused kernels on the
 //! CPU. A minibatch is cut into shards, one per thread; each shard runs the
 //! whole forward and backward pass on its rows into its own gradient buffer,
 //! and the buffers are summed before the optimizer step. Workspaces are
@@ -11,6 +11,7 @@ use crate::model::{Params, Tensor};
 use crate::rng::{batch_index, batch_key};
 use crate::{Error, Result};
 
+pub mod gemm;
 pub mod layers;
 pub mod math;
 
@@ -245,7 +246,7 @@ impl<'a> GradViews<'a> {
 /// Runs `f(shard_index, shard)` on `n` shards, in parallel where threads exist,
 /// and sums the results.
 fn for_shards(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> f64 + Sync + Send) -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;
         if shards.len() > 1 {
@@ -256,9 +257,9 @@ fn for_shards(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> f64 + Sync 
 }
 
 fn threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     return rayon::current_num_threads();
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
     return 1;
 }
 

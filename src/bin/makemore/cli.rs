@@ -13,8 +13,9 @@ use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
 use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
+use makemore::inspect::inspect;
 use makemore::model::Params;
-use makemore::sample::sample;
+use makemore::sample::{sample, sample_with, Request};
 use makemore::train::Trainer;
 use makemore::weights::{self, Checkpoint};
 use makemore::{Error, Result};
@@ -58,6 +59,31 @@ enum Cmd {
         temperature: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Complete these characters: every word starts with them.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Leave out words of the training split (of --data) and draw again.
+        #[arg(long)]
+        hide_existing: bool,
+        /// The word list the model was trained on, for --hide-existing (default: the bundled names).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Score words with a saved model: each character's probability, the top 5
+    /// alternatives, and the word's negative log-likelihood (end token included).
+    Inspect {
+        #[arg(long)]
+        model: PathBuf,
+        /// A word to inspect; repeat for more.
+        #[arg(long = "word", required = true)]
+        words: Vec<String>,
+        /// The word list the model was trained on, for the training-set check and
+        /// the dev average (default: the bundled names).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// One JSON object per word on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure steps/s and examples/s on each path, side by side, as one markdown table.
     Bench(bench::BenchArgs),
@@ -314,6 +340,46 @@ async fn run_training<B: Backend>(args: &TrainArgs, data: &Dataset, backend: B, 
     diverged.map_or(Ok(()), Err)
 }
 
+fn load_model(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Weights(format!("cannot read {}: {e}", path.display())))?;
+    weights::load(&bytes)
+}
+
+/// The word list a model was trained on, split as it was, checked against its vocabulary.
+fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
+    let split_seed = ck.train.as_ref().map_or(42, |t| t.split_seed);
+    let data = Dataset::new(&read_data(path)?, ck.params.cfg.block_size, split_seed)?;
+    if data.vocab != ck.vocab {
+        return Err(Error::Data(format!(
+            "its characters {:?} are not the model's {:?}; pass the word list the model was trained on with --data",
+            data.vocab.as_string(),
+            ck.vocab.as_string()
+        )));
+    }
+    Ok(data)
+}
+
+fn inspect_cmd(model: &Path, words: &[String], data: Option<&Path>, json: bool) -> Result<()> {
+    let ck = load_model(model)?;
+    let data = model_data(&ck, data)?;
+    let cfg = ck.train.clone().unwrap_or_default();
+    let dev = pollster::block_on(CpuBackend::new(&data, ck.params.clone(), &cfg)?.evaluate(SplitName::Dev))?;
+    for word in words {
+        let r = inspect(&ck.params, &ck.vocab, data.train_words(), word)?;
+        if json {
+            println!("{}", json!({"inspection": r, "dev_loss": dev}));
+            continue;
+        }
+        let seen = if r.in_train { "in the training set" } else { "not in the training set" };
+        println!("{word}: nll {:.6} ({:.4} per character; dev average {dev:.4}), {seen}", r.nll, r.nll_per_char);
+        for q in &r.positions {
+            let top: Vec<String> = q.top.iter().map(|c| format!("{} {:.3}", c.ch, c.prob)).collect();
+            println!("  {} -> {}  {:.4}   top: {}", q.context, q.next, q.prob, top.join("  "));
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Train(args) => pollster::block_on(train_cmd(&args)),
@@ -322,15 +388,25 @@ fn run(cli: Cli) -> Result<()> {
             println!("train {} dev {} test {}", d.train.len(), d.dev.len(), d.test.len());
             Ok(())
         }
-        Cmd::Sample { model, n, temperature, seed } => {
-            let bytes =
-                std::fs::read(&model).map_err(|e| Error::Weights(format!("cannot read {}: {e}", model.display())))?;
-            let ck = weights::load(&bytes)?;
-            for w in sample(&ck.params, &ck.vocab, n, temperature, seed)? {
+        Cmd::Sample { model, n, temperature, seed, prefix, hide_existing, data } => {
+            let ck = load_model(&model)?;
+            let data = if hide_existing { Some(model_data(&ck, data.as_deref())?) } else { None };
+            let known = data.as_ref().map(|d| d.train_words().iter().cloned().collect());
+            let req = Request { count: n, temperature, prefix: &prefix, exclude: known.as_ref(), seed };
+            let drawn = sample_with(&ck.params, &ck.vocab, &req)?;
+            for w in &drawn.names {
                 println!("{w}");
+            }
+            if drawn.names.len() < n {
+                eprintln!(
+                    "found {} new words in {} draws; the model mostly repeats its training words",
+                    drawn.names.len(),
+                    drawn.attempts
+                );
             }
             Ok(())
         }
+        Cmd::Inspect { model, words, data, json } => inspect_cmd(&model, &words, data.as_deref(), json),
         Cmd::Bench(args) => bench::run(&args),
     }
 }
