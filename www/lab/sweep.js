@@ -151,8 +151,8 @@ export class Sweep {
             this.fail(`Run ${this.current.index + 1} could not start: ${msg.message}`);
             this.current = null;
             this.save('paused');
-        } else if (msg.type === 'error' && msg.about === 'training' && this.current.phase === 'training') {
-            // A run that diverged ends at its last good parameters; the sweep goes on.
+        } else if ((msg.type === 'diverged' || (msg.type === 'error' && msg.about === 'training')) && this.current.phase === 'training') {
+            // A run that diverged (or failed) ends where it stopped; the sweep goes on.
             this.send({ type: 'stop' });
         } else if (msg.type === 'progress' && this.current.phase === 'training') {
             this.render(`step ${msg.step.toLocaleString('en-US')} of ${msg.steps.toLocaleString('en-US')}`);
