@@ -18,6 +18,9 @@ CONFIGS = {
     "big": dict(block=8, emb=24, hidden=512, batch=4096, direct=False),
 }
 WARMUP_STEPS, LR = 3, 0.1
+# --time-to-target: our E01 preset's recipe (src/config.rs), in PyTorch.
+E01 = dict(block=3, emb=16, hidden=256, batch=256, steps=20000, lr=0.003, floor=0.05)
+TARGETS = (2.20, 2.13)
 
 
 def log(*args):
@@ -72,7 +75,14 @@ def main():
                     help="add direct embedding->logits connections (W3)")
     ap.add_argument("--split-only", action="store_true",
                     help="print 'train N dev N test N' (examples) and exit")
+    ap.add_argument("--time-to-target", action="store_true",
+                    help="train the E01 recipe, evaluating dev every --eval-every steps, and report the "
+                         "wall seconds until dev < 2.20 and < 2.13 (gives up after --limit seconds)")
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--limit", type=float, default=300.0)
     args = ap.parse_args()
+    if args.time_to_target:
+        return time_to_target(args)
     cfg = CONFIGS[args.config]
     T, E, H, B = cfg["block"], cfg["emb"], cfg["hidden"], cfg["batch"]
     direct = cfg["direct"] or args.direct
@@ -143,6 +153,59 @@ def main():
                       "seconds": round(elapsed, 4), "steps_per_sec": round(sps, 3),
                       "examples_per_sec": round(sps * B, 1), "torch": torch.__version__,
                       "threads": torch.get_num_threads(), "final_loss": round(final_loss, 4)}))
+
+
+def time_to_target(args):
+    """E01 in PyTorch: T=3, E=16, H=256, Kaiming-style init, Adam at 0.003 with a
+    cosine decay to 5% over 20k steps, batch 256; dev evaluated every
+    --eval-every steps, the evaluations counted in the wall time."""
+    cfg = E01
+    T, E, H, B = cfg["block"], cfg["emb"], cfg["hidden"], cfg["batch"]
+    vocab, (Xtr, Ytr), (Xdev, Ydev), _ = build_splits(load_words(args.data), T)
+    import math
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(42)
+    Xtr, Ytr, Xdev, Ydev = map(torch.tensor, (Xtr, Ytr, Xdev, Ydev))
+    g = torch.Generator().manual_seed(2147483647)
+    C = torch.randn((vocab, E), generator=g)
+    W1 = torch.randn((T * E, H), generator=g) * (5 / 3) / math.sqrt(T * E)
+    b1 = torch.randn(H, generator=g) * 0.01
+    W2 = torch.randn((H, vocab), generator=g) * 0.01
+    b2 = torch.zeros(vocab)
+    parameters = [C, W1, b1, W2, b2]
+    for p in parameters:
+        p.requires_grad = True
+    opt = torch.optim.Adam(parameters, lr=cfg["lr"])
+
+    def forward(X):
+        h = torch.tanh(C[X].view(-1, T * E) @ W1 + b1)
+        return h @ W2 + b2
+
+    reached, dev, step, total = [], float("inf"), 0, cfg["steps"]
+    start = time.perf_counter()
+    while len(reached) < len(TARGETS) and step < total and time.perf_counter() - start < args.limit:
+        for _ in range(min(args.eval_every, total - step)):
+            t = step / (total - 1)
+            for group in opt.param_groups:
+                group["lr"] = cfg["lr"] * (cfg["floor"] + (1 - cfg["floor"]) * 0.5 * (1 + math.cos(math.pi * t)))
+            ix = torch.randint(0, Xtr.shape[0], (B,))
+            loss = F.cross_entropy(forward(Xtr[ix]), Ytr[ix])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+        with torch.no_grad():
+            dev = F.cross_entropy(forward(Xdev), Ydev).item()
+        while len(reached) < len(TARGETS) and dev < TARGETS[len(reached)]:
+            reached.append({"target": TARGETS[len(reached)], "seconds": round(time.perf_counter() - start, 3),
+                            "step": step, "dev": round(dev, 4)})
+        log(f"step {step} dev {dev:.4f} at {time.perf_counter() - start:.1f} s")
+    print(json.dumps({"path": "pytorch-cpu", "reached": reached, "dev": round(dev, 4), "step": step,
+                      "seconds": round(time.perf_counter() - start, 3), "torch": torch.__version__,
+                      "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #![cfg(target_arch = "wasm32")]
 //! The wasm API in a real browser, on the CPU and on WebGPU (SwiftShader in CI):
-//! training, evaluation, sampling, the weights round trip and bad settings.
+//! training, evaluation, sampling, the weights round trip and bad settings, and
+//! the simd128 matmul.
 //! Run with `wasm-pack test --headless --chrome --release -- --test web`
 //! (scripts/test-web.sh). The WebGPU tests fail, not skip, without an adapter.
 
@@ -194,4 +195,35 @@ async fn inspector_and_sampling_options_match_the_library() {
     assert!(message(t.sample_with(bad).await.unwrap_err()).starts_with("config `prefix`"));
     let wrong = JSON::parse(r#"{"count": "many"}"#).unwrap();
     assert!(message(t.sample_with(wrong).await.unwrap_err()).contains("sample options"));
+}
+
+/// The simd128 microkernel against the definition, on shapes that cut every
+/// tile and block edge, in each operand layout.
+#[wasm_bindgen_test]
+fn gemm_in_wasm_matches_the_definition() {
+    use makemore::backend::cpu::gemm::{gemm, Operand};
+    let values = |len: usize, seed: u32| -> Vec<f32> {
+        (0..len as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+    };
+    for (m, k, n) in [(7, 3, 9), (130, 257, 27), (27, 600, 17)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (a, b, c0) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+            let mut c = c0.clone();
+            gemm(&mut c, 0.5, Operand { data: &a, t: ta }, Operand { data: &b, t: tb }, (m, k, n));
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = 0.5 * c0[i * n + j] as f64
+                        + (0..k)
+                            .map(|p| {
+                                let x = if ta { a[p * m + i] } else { a[i * k + p] };
+                                let y = if tb { b[j * k + p] } else { b[p * n + j] };
+                                x as f64 * y as f64
+                            })
+                            .sum::<f64>();
+                    let got = c[i * n + j] as f64;
+                    assert!((got - want).abs() < 1e-3, "{m}x{k}x{n} ta={ta} tb={tb} [{i},{j}]: {got} vs {want}");
+                }
+            }
+        }
+    }
 }

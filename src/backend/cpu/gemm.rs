@@ -13,13 +13,13 @@
 use std::cell::RefCell;
 
 /// Rows and columns of a microkernel tile: 6×16 natively (12 AVX accumulators),
-/// 4×8 in wasm (8 simd128 ones: the JIT has fewer vector registers to hold them).
+/// 6×8 in wasm (12 simd128 ones, which the JIT keeps in its 16 vector registers).
 #[cfg(not(target_arch = "wasm32"))]
 const MR: usize = 6;
 #[cfg(not(target_arch = "wasm32"))]
 const NR: usize = 16;
 #[cfg(target_arch = "wasm32")]
-const MR: usize = 4;
+const MR: usize = 6;
 #[cfg(target_arch = "wasm32")]
 const NR: usize = 8;
 /// K per packed block: an A panel (MR·KC) and a B panel (KC·NR) stay in L1.
@@ -137,13 +137,13 @@ fn accumulate<const FMA: bool>(apanel: &[f32], bpanel: &[f32], kc: usize) -> [[f
     acc
 }
 
-/// Σ_p apanel[p] ⊗ bpanel[p] in simd128: eight f32x4 accumulators, two per row.
+/// Σ_p apanel[p] ⊗ bpanel[p] in simd128: two f32x4 accumulators per row.
 #[cfg(target_arch = "wasm32")]
 #[inline(always)]
 fn accumulate<const FMA: bool>(apanel: &[f32], bpanel: &[f32], kc: usize) -> [[f32; NR]; MR] {
     use core::arch::wasm32::*;
     let (apanel, bpanel) = (&apanel[..kc * MR], &bpanel[..kc * NR]);
-    let mut acc = [[f32x4_splat(0.0); 2]; MR];
+    let mut acc = [[f32x4_splat(0.0); NR / 4]; MR];
     for p in 0..kc {
         // SAFETY: p·NR + 8 ≤ kc·NR = bpanel.len(); v128_load needs no alignment.
         let (b0, b1) = unsafe {

@@ -137,11 +137,17 @@ pub fn tanh_backward(dh: &mut [f32], h: &[f32]) {
 
 /// Fused softmax + cross-entropy forward and backward over logits (b, V) and
 /// targets y (b): returns Σ −log p[y] and overwrites the logits with
+/// The largest entry of a row (a NaN entry is skipped; it still makes the loss NaN).
+/// A compare-and-select, where `f32::max` is a libm call in wasm.
+fn row_max(row: &[f32]) -> f32 {
+    row.iter().fold(f32::NEG_INFINITY, |m, &z| if z > m { z } else { m })
+}
+
 /// dlogits = (softmax − onehot(y)) · scale.
 pub fn softmax_xent(logits: &mut [f32], y: &[u32], v: usize, scale: f32) -> f64 {
     let mut loss = 0.0f64;
     for (row, &t) in logits.chunks_exact_mut(v).zip(y) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &z| m.max(z));
+        let max = row_max(row);
         let zt = row[t as usize];
         let mut sum = 0.0f32;
         row.iter_mut().for_each(|z| {
@@ -160,7 +166,7 @@ pub fn softmax_xent(logits: &mut [f32], y: &[u32], v: usize, scale: f32) -> f64 
 pub fn xent_loss(logits: &[f32], y: &[u32], v: usize) -> f64 {
     let mut loss = 0.0f64;
     for (row, &t) in logits.chunks_exact(v).zip(y) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &z| m.max(z));
+        let max = row_max(row);
         let sum: f32 = row.iter().map(|&z| math::exp(z - max)).sum();
         loss += (sum as f64).ln() - (row[t as usize] - max) as f64;
     }

@@ -9,9 +9,10 @@ use clap::Args;
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, Schedule, TrainConfig};
-use makemore::data::Dataset;
+use makemore::config::{Init, ModelConfig, Preset, Schedule, TrainConfig};
+use makemore::data::{Dataset, SplitName};
 use makemore::model::Params;
+use makemore::train::Trainer;
 use makemore::{Error, Result};
 
 #[derive(Args)]
@@ -23,15 +24,28 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
     /// Configs: seed, lecture, big.
-    #[arg(long, value_delimiter = ',', default_value = "seed,lecture")]
+    #[arg(long, value_delimiter = ',', default_value = "seed,lecture,big")]
     configs: Vec<String>,
-    /// Paths: pytorch-cpu, cpu, gpu.
-    #[arg(long, value_delimiter = ',', default_value = "pytorch-cpu,cpu,gpu")]
+    /// Paths: pytorch-cpu, cpu, cpu-1t (one thread), gpu; in headless Chromium
+    /// (bench/browser.mjs): wasm-cpu (one thread), wasm-threads, webgpu.
+    #[arg(long, value_delimiter = ',', default_value = "pytorch-cpu,cpu,cpu-1t,gpu,wasm-cpu,wasm-threads,webgpu")]
     paths: Vec<String>,
     /// Python with torch (made by bench/setup.sh).
     #[arg(long, default_value = "bench/.venv/bin/python")]
     python: PathBuf,
+    /// Instead of speed: wall seconds until dev < 2.20 and < 2.13 with the E01
+    /// recipe on each path (evaluations every 500 steps count in the time).
+    #[arg(long)]
+    time_to_target: bool,
+    /// With --time-to-target: give up on a path after this many seconds.
+    #[arg(long, default_value_t = 300.0)]
+    limit: f64,
 }
+
+/// The dev losses --time-to-target times.
+const TARGETS: [f32; 2] = [2.20, 2.13];
+/// Steps between the evaluations of --time-to-target.
+const EVAL_EVERY: u64 = 500;
 
 struct BenchConfig {
     name: &'static str,
@@ -83,13 +97,26 @@ fn ours(path: &str, cfg: &BenchConfig, text: &[u8], seconds: f64) -> Result<Row>
     let t = TrainConfig { batch_size: cfg.batch, lr: 0.01, lr_decay: Schedule::Constant, ..TrainConfig::default() };
     let params = Params::init(&m, Init::SmallOutput, 42)?;
     let chunk = (200_000 / cfg.batch as u64).clamp(1, 100);
-    let sps = match path {
-        "cpu" => pollster::block_on(measure(&mut CpuBackend::new(&data, params, &t)?, seconds, chunk))?,
-        "gpu" => return pollster::block_on(gpu(&data, params, &t, seconds, chunk)),
-        other => return Err(Error::config("paths", format!("unknown path {other:?}"))),
+    let cpu = || -> Result<Row> {
+        let sps = pollster::block_on(measure(&mut CpuBackend::new(&data, params.clone(), &t)?, seconds, chunk))?;
+        let threads = rayon::current_num_threads();
+        Ok(Row { steps_per_sec: sps, note: format!("native, {threads} thread{}", if threads > 1 { "s" } else { "" }) })
     };
-    let threads = rayon::current_num_threads();
-    Ok(Row { steps_per_sec: sps, note: format!("native, {threads} threads") })
+    match path {
+        "cpu" => cpu(),
+        "cpu-1t" => one_thread(cpu),
+        "gpu" => pollster::block_on(gpu(&data, params, &t, seconds, chunk)),
+        other => Err(Error::config("paths", format!("unknown path {other:?}"))),
+    }
+}
+
+/// Runs `f` on a rayon pool of one thread (the CPU backend shards by pool size).
+fn one_thread<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::config("paths", format!("cannot start a one-thread pool: {e}")))?;
+    pool.install(f)
 }
 
 /// The gpu row, noting how much of a step is dispatch overhead: the time of as
@@ -116,24 +143,87 @@ async fn gpu(data: &Dataset, params: Params, t: &TrainConfig, seconds: f64, chun
     })
 }
 
-fn pytorch(python: &Path, cfg: &BenchConfig, data: &Path, seconds: f64) -> Result<Row> {
-    let fail = |why: String| Error::Data(format!("pytorch-cpu: {why} (run bench/setup.sh first)"));
-    let out = Command::new(python)
-        .args(["bench/torch_bench.py", "--config", cfg.name, "--threads", "2", "--seconds"])
-        .arg(seconds.to_string())
-        .arg("--data")
-        .arg(data)
+/// Runs `program args` and reads the one JSON line it prints; errors say what to set up.
+fn json_from(program: &Path, args: &[String], what: &str, setup: &str) -> Result<serde_json::Value> {
+    let fail = |why: String| Error::Data(format!("{what}: {why} ({setup})"));
+    let out = Command::new(program)
+        .args(args)
         .output()
-        .map_err(|e| fail(format!("cannot run {}: {e}", python.display())))?;
+        .map_err(|e| fail(format!("cannot run {}: {e}", program.display())))?;
     if !out.status.success() {
         return Err(fail(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string()));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("bad output: {e}")))?;
+    let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+    serde_json::from_str(&line).map_err(|e| fail(format!("bad output: {e}")))
+}
+
+fn torch_json(python: &Path, data: &Path, args: &[&str]) -> Result<serde_json::Value> {
+    let mut all: Vec<String> = ["bench/torch_bench.py", "--threads", "2", "--data"].map(String::from).to_vec();
+    all.push(data.display().to_string());
+    all.extend(args.iter().map(|a| a.to_string()));
+    json_from(python, &all, "pytorch-cpu", "run bench/setup.sh first")
+}
+
+/// Runs bench/browser.mjs (the page's own worker in headless Chromium) and
+/// returns its results array.
+fn browser_json(path: &str, data: &Path, args: &[String]) -> Result<Vec<serde_json::Value>> {
+    let (threads, backend) = match path {
+        "wasm-cpu" => ("1", "cpu"),
+        "wasm-threads" => ("0", "cpu"),
+        _ => ("0", "webgpu"),
+    };
+    let mut all = vec!["bench/browser.mjs".to_string(), "--threads".into(), threads.into(), "--paths".into()];
+    all.push(backend.into());
+    all.extend(["--data".to_string(), data.display().to_string()]);
+    all.extend_from_slice(args);
+    let setup = "run scripts/build-web.sh and npm ci in e2e/ first";
+    let v = json_from(Path::new("node"), &all, path, setup)?;
+    if let Some(e) = v["error"].as_str() {
+        return Err(Error::Data(format!("{path}: {e}")));
+    }
+    if path == "wasm-threads" && v["isolated"] != true {
+        return Err(Error::Data(format!("{path}: the bench page was not cross-origin isolated")));
+    }
+    Ok(v["results"].as_array().cloned().unwrap_or_default())
+}
+
+/// The browser rows of every config for one path, from one Chromium run.
+fn browser(path: &str, data: &Path, configs: &[&BenchConfig], seconds: f64) -> Vec<(String, Result<Row>)> {
+    let names: Vec<&str> = configs.iter().map(|c| c.name).collect();
+    let args = ["--configs".to_string(), names.join(","), "--seconds".into(), seconds.to_string()];
+    match browser_json(path, data, &args) {
+        Err(e) => names.iter().map(|n| (n.to_string(), Err(Error::Data(e.to_string())))).collect(),
+        Ok(results) => results
+            .iter()
+            .map(|r| {
+                let name = r["config"].as_str().unwrap_or("?").to_string();
+                let row = match r["error"].as_str() {
+                    Some(e) => Err(Error::Data(e.to_string())),
+                    None => Ok(Row { steps_per_sec: r["stepsPerSec"].as_f64().unwrap_or(0.0), note: browser_note(r) }),
+                };
+                (name, row)
+            })
+            .collect(),
+    }
+}
+
+fn browser_note(r: &serde_json::Value) -> String {
+    let threads = r["threads"].as_u64().unwrap_or(1);
+    match r["backend"].as_str() {
+        Some("cpu") => format!("Chromium wasm simd128, {threads} thread{}", if threads > 1 { "s" } else { "" }),
+        _ => format!("Chromium WebGPU: {}", r["reason"].as_str().unwrap_or("")),
+    }
+}
+
+fn pytorch(python: &Path, cfg: &BenchConfig, data: &Path, seconds: f64) -> Result<Row> {
+    let v = torch_json(python, data, &["--config", cfg.name, "--seconds", &seconds.to_string()])?;
     Ok(Row {
         steps_per_sec: v["steps_per_sec"].as_f64().unwrap_or(0.0),
         note: format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]),
     })
 }
+
+const BROWSER_PATHS: [&str; 3] = ["wasm-cpu", "wasm-threads", "webgpu"];
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let shared = Path::new("../shared/data/names.txt");
@@ -142,24 +232,46 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display())))?,
         None => crate::cli::BUNDLED_NAMES.to_vec(),
     };
-    let data_name = data_path.as_ref().map_or("bundled data/names.txt".to_string(), |p| p.display().to_string());
-    println!("data: {data_name}; {} s per cell\n", args.seconds);
+    // Other programs (PyTorch, Chromium) read the word list from a file.
+    let file = match &data_path {
+        Some(p) => p.clone(),
+        None => PathBuf::from("data/names.txt"),
+    };
+    println!("data: {}", file.display());
+    if args.time_to_target {
+        return time_to_target(args, &text, &file);
+    }
+    let configs = args
+        .configs
+        .iter()
+        .map(|name| {
+            CONFIGS
+                .iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| Error::config("configs", format!("unknown config {name:?}; use seed, lecture, big")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    println!("{} s per cell\n", args.seconds);
+    // The browser paths run every config in one Chromium each; the rest cell by cell.
+    let mut browser_rows: Vec<(String, String, Result<Row>)> = Vec::new();
+    for path in args.paths.iter().filter(|p| BROWSER_PATHS.contains(&p.as_str())) {
+        for (config, row) in browser(path, &file, &configs, args.seconds) {
+            browser_rows.push((config, path.clone(), row));
+        }
+    }
     println!("| config | path | batch | steps/s | examples/s | GFLOP/s | vs pytorch-cpu | notes |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
-    for name in &args.configs {
-        let cfg = CONFIGS
-            .iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| Error::config("configs", format!("unknown config {name:?}; use seed, lecture, big")))?;
+    for cfg in configs {
         let vocab = Dataset::new(&text, cfg.block, 42)?.vocab.len();
         let flops = flops_per_example(&cfg.model(vocab));
         let mut torch_eps = None;
         for path in &args.paths {
             let row = match path.as_str() {
-                "pytorch-cpu" => match &data_path {
-                    Some(d) => pytorch(&args.python, cfg, d, args.seconds),
-                    None => Err(Error::Data("pytorch-cpu needs --data".into())),
-                },
+                "pytorch-cpu" => pytorch(&args.python, cfg, &file, args.seconds),
+                p if BROWSER_PATHS.contains(&p) => {
+                    let at = browser_rows.iter().position(|(c, bp, _)| c == cfg.name && bp == p);
+                    at.map(|i| browser_rows.remove(i).2).unwrap_or_else(|| Err(Error::Data("no result".into())))
+                }
                 p => ours(p, cfg, &text, args.seconds),
             };
             match row {
@@ -181,6 +293,141 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 }
                 Err(e) => println!("| {} | {path} | {} | – | – | – | – | {e} |", cfg.name, cfg.batch),
             }
+        }
+    }
+    Ok(())
+}
+
+/// When each target fell, how far the run got, and on what.
+struct Reached {
+    at: Vec<(f64, u64)>,
+    dev: f64,
+    step: u64,
+    seconds: f64,
+    note: String,
+}
+
+impl Reached {
+    fn from_json(v: &serde_json::Value, note: String) -> Reached {
+        let at = v["reached"]
+            .as_array()
+            .map(|a| {
+                a.iter().map(|r| (r["seconds"].as_f64().unwrap_or(0.0), r["step"].as_u64().unwrap_or(0))).collect()
+            })
+            .unwrap_or_default();
+        Reached {
+            at,
+            dev: v["dev"].as_f64().unwrap_or(f64::NAN),
+            step: v["step"].as_u64().unwrap_or(0),
+            seconds: v["seconds"].as_f64().unwrap_or(0.0),
+            note,
+        }
+    }
+}
+
+/// E01 natively on `path`, evaluating dev every EVAL_EVERY steps.
+async fn native_ttt<B: Backend>(backend: B, cfg: TrainConfig, limit: f64, note: String) -> Result<Reached> {
+    let mut t = Trainer::new(backend, cfg);
+    let start = Instant::now();
+    let (mut at, mut dev) = (Vec::new(), f32::INFINITY);
+    while at.len() < TARGETS.len() && !t.done() && start.elapsed().as_secs_f64() < limit {
+        t.run(EVAL_EVERY).await?;
+        dev = t.evaluate(SplitName::Dev).await?;
+        while at.len() < TARGETS.len() && dev < TARGETS[at.len()] {
+            at.push((start.elapsed().as_secs_f64(), t.step));
+        }
+    }
+    Ok(Reached { at, dev: dev as f64, step: t.step, seconds: start.elapsed().as_secs_f64(), note })
+}
+
+fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Reached> {
+    let preset = Preset::get("e01")?;
+    match path {
+        "pytorch-cpu" => {
+            let v = torch_json(&args.python, file, &["--time-to-target", "--limit", &args.limit.to_string()])?;
+            Ok(Reached::from_json(
+                &v,
+                format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]),
+            ))
+        }
+        p if BROWSER_PATHS.contains(&p) => {
+            let extra = ["--mode".to_string(), "ttt".into(), "--limit".into(), args.limit.to_string()];
+            let results = browser_json(p, file, &extra)?;
+            let r = results.first().ok_or_else(|| Error::Data(format!("{p}: no result")))?;
+            if let Some(e) = r["error"].as_str() {
+                return Err(Error::Data(format!("{p}: {e}")));
+            }
+            Ok(Reached::from_json(r, browser_note(r)))
+        }
+        p => {
+            let data = Dataset::new(text, preset.block_size, preset.train.split_seed)?;
+            let m = preset.model(data.vocab.len());
+            let params = Params::init(&m, preset.train.init, preset.train.seed)?;
+            let cfg = preset.train.clone();
+            match p {
+                "cpu" | "cpu-1t" => {
+                    let run = || {
+                        let threads = rayon::current_num_threads();
+                        let b = CpuBackend::new(&data, params, &cfg)?;
+                        pollster::block_on(native_ttt(
+                            b,
+                            cfg.clone(),
+                            args.limit,
+                            format!("native, {threads} thread(s)"),
+                        ))
+                    };
+                    if p == "cpu" {
+                        run()
+                    } else {
+                        one_thread(run)
+                    }
+                }
+                "gpu" => pollster::block_on(async {
+                    let b = GpuBackend::new(&data, params, &cfg).await?;
+                    let note = b.adapter_name();
+                    native_ttt(b, cfg.clone(), args.limit, note).await
+                }),
+                other => Err(Error::config("paths", format!("unknown path {other:?}"))),
+            }
+        }
+    }
+}
+
+fn time_to_target(args: &BenchArgs, text: &[u8], file: &Path) -> Result<()> {
+    let p = Preset::get("e01")?;
+    println!(
+        "recipe: E01 (T={}, E={}, H={}, {:?}, lr {} {}, batch {}, {} steps); dev evaluated every {EVAL_EVERY} steps, \
+         evaluations included; limit {} s per path\n",
+        p.block_size,
+        p.n_embd,
+        p.n_hidden,
+        p.train.optimizer,
+        p.train.lr,
+        p.train.lr_decay,
+        p.train.batch_size,
+        p.train.steps,
+        args.limit
+    );
+    println!("| path | dev < {:.2} | dev < {:.2} | last dev (step, s) | notes |", TARGETS[0], TARGETS[1]);
+    println!("|---|---:|---:|---:|---|");
+    for path in &args.paths {
+        match ttt_path(path, args, text, file) {
+            Ok(r) => {
+                let cell = |i: usize| {
+                    r.at.get(i)
+                        .map_or(format!("not in {:.0} s", args.limit), |(s, step)| format!("{s:.1} s ({step} steps)"))
+                };
+                println!(
+                    "| {path} | {} | {} | {:.4} ({}, {:.1} s) | {} |",
+                    cell(0),
+                    cell(1),
+                    r.dev,
+                    r.step,
+                    r.seconds,
+                    r.note
+                );
+            }
+            Err(e) => println!("| {path} | – | – | – | {e} |"),
         }
     }
     Ok(())
