@@ -56,14 +56,14 @@ test('the installed package has types, a README with the embed, and a version', 
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     assert.match(pkg.version, /^\d+\.\d+\.\d+/);
     assert.equal(pkg.types, 'makemore.d.ts');
-    for (const file of ['makemore.js', 'makemore.d.ts', 'makemore_bg.wasm', 'element.js', 'element.d.ts', 'worker.js', 'chart.js', 'data/names.txt', 'vendor/uplot/uPlot.esm.js']) {
+    for (const file of ['makemore.js', 'makemore.d.ts', 'makemore_bg.wasm', 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'chart.js', 'data/names.txt', 'vendor/uplot/uPlot.esm.js']) {
         assert.ok(existsSync(join(root, file)), `${file} is missing from the package`);
     }
     assert.match(readFileSync(join(root, 'makemore.d.ts'), 'utf8'), /export class Trainer/);
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     assert.match(readme, /<script type="module" src="[^"]*element\.js"><\/script>\n<makemore-trainer/);
     assert.match(readme, /import init, \{ Trainer[^}]*\} from 'makemore-wasm'/);
-    assert.match(readFileSync(join(root, 'worker.js'), 'utf8'), /from '\.\/makemore\.js'/);
+    assert.match(readFileSync(join(root, 'wasm.js'), 'utf8'), /import\('\.\/makemore\.js'\)/);
 });
 
 test('a static page imports the installed package and its element trains', async () => {

@@ -20,10 +20,11 @@ if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
     mv "$wasm.opt" "$wasm"
 fi
 
-# The element and its worker; in the package the wasm bindings sit next to them.
-cp www/element.js www/chart.js www/client.js pkg/
-sed "s#from './pkg/makemore.js'#from './makemore.js'#" www/worker.js > pkg/worker.js
-grep -q "from './makemore.js'" pkg/worker.js || { echo "worker.js: its wasm import was not rewritten" >&2; exit 1; }
+# The element and its worker; in the package the wasm bindings sit next to them
+# (the single-threaded build only: wasm.js falls back to it).
+cp www/element.js www/chart.js www/client.js www/worker.js pkg/
+sed "s#'./pkg/makemore.js'#'./makemore.js'#" www/wasm.js > pkg/wasm.js
+grep -q "import('./makemore.js')" pkg/wasm.js || { echo "wasm.js: its wasm import was not rewritten" >&2; exit 1; }
 mkdir -p pkg/vendor/uplot pkg/data
 cp www/vendor/uplot/{uPlot.esm.js,uPlot.min.css,LICENSE} pkg/vendor/uplot/
 cp data/names.txt pkg/data/names.txt
@@ -34,18 +35,19 @@ node - <<'JS'
 const fs = require('fs');
 const path = 'pkg/package.json';
 const pkg = JSON.parse(fs.readFileSync(path, 'utf8'));
-pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'client.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
+pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'client.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
 pkg.exports = {
     '.': { types: './makemore.d.ts', default: './makemore.js' },
     './element.js': { types: './element.d.ts', default: './element.js' },
     './element': { types: './element.d.ts', default: './element.js' },
     './worker.js': './worker.js',
+    './wasm.js': './wasm.js',
     './data/names.txt': './data/names.txt',
     './vendor/uplot/uPlot.min.css': './vendor/uplot/uPlot.min.css',
     './makemore_bg.wasm': './makemore_bg.wasm',
     './package.json': './package.json',
 };
-pkg.sideEffects = [...new Set([...(pkg.sideEffects ?? []), './element.js', './worker.js'])];
+pkg.sideEffects = [...new Set([...(pkg.sideEffects ?? []), './element.js', './worker.js', './wasm.js'])];
 fs.writeFileSync(path, JSON.stringify(pkg, null, 2) + '\n');
 JS
 
