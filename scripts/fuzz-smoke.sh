@@ -11,18 +11,19 @@ cd "$(dirname "$0")/.."
 CARGO_FUZZ_VERSION=0.13.2
 seconds=${FUZZ_SECONDS:-30}
 
-cargo +nightly --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+# The same pinned nightly as the threaded wasm build.
+NIGHTLY=$(scripts/nightly.sh) || rustup toolchain install "$NIGHTLY" --profile minimal
 if [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]]; then
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
-cargo +nightly fuzz build "$@"
-for target in $(cargo +nightly fuzz list); do
+cargo +"$NIGHTLY" fuzz build "$@"
+for target in $(cargo +"$NIGHTLY" fuzz list); do
     dict=()
     [[ $target == weights* ]] && dict=(-dict=fuzz/weights.dict)
     mkdir -p "fuzz/corpus/$target"
     echo "fuzz $target for ${seconds}s"
     log=$(mktemp)
-    if cargo +nightly fuzz run "$@" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    if cargo +"$NIGHTLY" fuzz run "$@" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
         -max_total_time="$seconds" -timeout=30 -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
         grep -E '^(Done|stat::number_of_executed_units)' "$log"
         rm "$log"

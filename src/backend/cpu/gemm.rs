@@ -196,6 +196,11 @@ fn pack_b(bp: &mut Vec<f32>, b: Operand, (pc, kc): (usize, usize), k: usize, n: 
                 for (j, d) in dst[..cols].iter_mut().enumerate() {
                     *d = b.data[(j0 + j) * k + pp];
                 }
+            } else if cols == NR {
+                // A fixed-size copy: inlined, where a slice copy of NR floats calls memmove.
+                let d: &mut [f32; NR] = dst.try_into().expect("NR-wide chunk");
+                *d = b.data[pp * n + j0..][..NR].try_into().expect("NR floats");
+                continue;
             } else {
                 dst[..cols].copy_from_slice(&b.data[pp * n + j0..][..cols]);
             }
