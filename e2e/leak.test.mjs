@@ -59,6 +59,10 @@ describe('50 create/train/reset cycles', () => {
         for (let cycle = 1; cycle <= CYCLES; cycle++) {
             await page.click('#start');
             await page.locator('#final-table:not([hidden])').waitFor({ timeout: 60_000 });
+            // The lab saves each finished run (IndexedDB) after the run ends: wait for
+            // its row, so that no save is still under way when a measurement clears them.
+            const rows = cycle > WARMUP ? cycle - WARMUP : cycle;
+            await page.waitForFunction((n) => document.getElementById('runs-body').rows.length >= n, rows, { timeout: 60_000 });
             await page.click('#reset');
             await page.waitForFunction(
                 () => document.body.dataset.state === 'idle' && document.getElementById('final-table').hidden,
