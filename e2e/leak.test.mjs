@@ -14,7 +14,7 @@ const WARMUP = 5;
  * What a leak would break: one trainer's GPU buffers (exact), or a few MB of wasm
  * memory per 45 cycles. Measured here: wasm +0, buffers equal; page heap +0.1 MB
  * before the learning lab joined the page, +1.4 to 4.0 MB with it. A heap
- * snapshot diff over 20 cycles (after clearing the lab's history) shows the
+ * snapshot diff over 20 CPU-backend cycles (after clearing the lab's history) shows the
  * growth is V8's compiled code (InstructionStream, ~190 KB) and the browser's
  * buffered layout-shift performance entries, not objects the page keeps; the
  * page heap bound leaves room for that.
