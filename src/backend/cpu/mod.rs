@@ -266,9 +266,8 @@ fn threads() -> usize {
 pub struct CpuBackend {
     params: Params,
     cfg: TrainConfig,
-    train: Split,
-    dev: Split,
-    test: Split,
+    /// The examples it trains and evaluates on.
+    data: Dataset,
     shards: Vec<Shard>,
     tables: Tables,
     m: Vec<f32>,
@@ -291,9 +290,7 @@ impl CpuBackend {
         Ok(CpuBackend {
             key: batch_key(cfg.seed),
             cfg: cfg.clone(),
-            train: data.train.clone(),
-            dev: data.dev.clone(),
-            test: data.test.clone(),
+            data: data.clone(),
             shards,
             tables: Tables::default(),
             m: if adam { vec![0.0; n] } else { Vec::new() },
@@ -323,7 +320,7 @@ impl CpuBackend {
             self.tables.compute(&self.params);
             &self.tables
         });
-        let (params, train, key) = (&self.params, &self.train, self.key);
+        let (params, train, key) = (&self.params, &self.data.train, self.key);
         let n = train.len() as u32;
         let t = params.cfg.block_size;
         let scale = 1.0 / b as f32;
@@ -409,11 +406,7 @@ impl Backend for CpuBackend {
     }
 
     async fn evaluate(&mut self, split: SplitName) -> Result<f32> {
-        let data = match split {
-            SplitName::Train => &self.train,
-            SplitName::Dev => &self.dev,
-            SplitName::Test => &self.test,
-        };
+        let data = self.data.split(split);
         let n = data.len();
         if n == 0 {
             return Ok(f32::NAN);
