@@ -45,6 +45,9 @@ function exclusive(fn) {
 
 const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Steps for the next chunk: about CHUNK_MS at `rate` steps/s, at most twice the last. */
+const nextChunk = (chunk, rate) => Math.max(1, Math.min(chunk * 2, Math.round(rate * CHUNK_MS / 1000)));
+
 let trainer = null;
 let text = null;
 let sampling = { count: SAMPLE_COUNT, temperature: 1, prefix: '', hideExisting: false };
@@ -171,7 +174,7 @@ async function run() {
         const step = t.step();
         const rate = (step - from) / Math.max(ms, 1e-3) * 1000;
         stepsPerSec = stepsPerSec ? 0.8 * stepsPerSec + 0.2 * rate : rate;
-        chunk = Math.max(1, Math.min(chunk * 2, Math.round(rate * CHUNK_MS / 1000)));
+        chunk = nextChunk(chunk, rate);
         const losses = t.lossesSince(from);
         post({
             type: 'progress', from, losses, step, steps: t.steps(), lr: t.lr(),
@@ -191,62 +194,57 @@ async function run() {
 }
 
 /**
- * Steps/s of training `config` on `text` for about `seconds` after a warm-up,
- * in chunks of about CHUNK_MS as `run` trains: for the bench page.
+ * Runs `measure(t)` on a scratch trainer of `config` on `text` (no periodic
+ * evaluations), posts its result as a `type` message with the backend it ran
+ * on, and frees the trainer: the bench page's measurements.
  */
-async function bench(bytes, config, seconds) {
+async function onScratch(type, bytes, config, measure) {
     const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
     try {
-        let chunk = 1;
-        let steps = 0;
-        let started = performance.now();
-        for (let warm = true; ; ) {
-            const t0 = performance.now();
-            await t.train(chunk);
-            steps += chunk;
-            const ms = performance.now() - t0;
-            chunk = Math.max(1, Math.min(chunk * 2, Math.round(chunk * CHUNK_MS / Math.max(ms, 1e-3))));
-            if (warm && performance.now() - started > 1000) {
-                [warm, steps, started] = [false, 0, performance.now()];
-            } else if (!warm && performance.now() - started > seconds * 1000) break;
-        }
-        const elapsed = (performance.now() - started) / 1000;
-        post({
-            type: 'bench', stepsPerSec: steps / elapsed, steps, seconds: elapsed,
-            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
-        });
+        const result = await measure(t);
+        post({ type, ...result, backend: t.backend(), reason: t.backendReason(), threads: wasm.threads });
     } finally {
         t.free();
     }
 }
 
-/**
- * Trains `config` (with its own schedule and total steps) on `text`, evaluating
- * the dev loss every `evalEvery` steps, and reports the wall seconds (training
- * and evaluations) at which the dev loss first fell below each of `targets`,
- * giving up after `limit` seconds: the bench page's time-to-target.
- */
-async function timeToTarget(bytes, config, targets, evalEvery, limit) {
-    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
-    try {
-        const reached = [];
-        const started = performance.now();
-        const seconds = () => (performance.now() - started) / 1000;
-        let dev = Infinity;
-        while (reached.length < targets.length && !t.done() && seconds() < limit) {
-            await t.train(Math.min(evalEvery, t.steps() - t.step()));
-            dev = await t.evaluateSplit('dev');
-            while (reached.length < targets.length && dev < targets[reached.length]) {
-                reached.push({ target: targets[reached.length], seconds: seconds(), step: t.step(), dev });
-            }
-        }
-        post({
-            type: 'ttt', reached, dev, step: t.step(), seconds: seconds(),
-            backend: t.backend(), reason: t.backendReason(), threads: wasm.threads,
-        });
-    } finally {
-        t.free();
+/** Steps/s over about `seconds` after a one-second warm-up, in chunks sized as `run` sizes them. */
+async function bench(t, seconds) {
+    let chunk = 1;
+    let steps = 0;
+    let started = performance.now();
+    for (let warm = true; ; ) {
+        const t0 = performance.now();
+        await t.train(chunk);
+        steps += chunk;
+        chunk = nextChunk(chunk, chunk / Math.max(performance.now() - t0, 1e-3) * 1000);
+        if (warm && performance.now() - started > 1000) {
+            [warm, steps, started] = [false, 0, performance.now()];
+        } else if (!warm && performance.now() - started > seconds * 1000) break;
     }
+    const elapsed = (performance.now() - started) / 1000;
+    return { stepsPerSec: steps / elapsed, steps, seconds: elapsed };
+}
+
+/**
+ * Trains (with the config's own schedule and total steps), evaluating the dev
+ * loss every `evalEvery` steps, and returns the wall seconds (training and
+ * evaluations) at which the dev loss first fell below each of `targets`, giving
+ * up after `limit` seconds: the bench page's time-to-target.
+ */
+async function timeToTarget(t, targets, evalEvery, limit) {
+    const reached = [];
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let dev = Infinity;
+    while (reached.length < targets.length && !t.done() && seconds() < limit) {
+        await t.train(Math.min(evalEvery, t.steps() - t.step()));
+        dev = await t.evaluateSplit('dev');
+        while (reached.length < targets.length && dev < targets[reached.length]) {
+            reached.push({ target: targets[reached.length], seconds: seconds(), step: t.step(), dev });
+        }
+    }
+    return { reached, dev, step: t.step(), seconds: seconds() };
 }
 
 const handlers = {
@@ -283,10 +281,10 @@ const handlers = {
         rewound(trainer);
     }).catch((err) => report('restore', err)),
     'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
-    bench: ({ text: bytes, config, seconds }) =>
-        exclusive(() => bench(bytes, config, seconds).catch((err) => report('bench', err))),
-    ttt: ({ text: bytes, config, targets, evalEvery, limit }) =>
-        exclusive(() => timeToTarget(bytes, config, targets, evalEvery, limit).catch((err) => report('bench', err))),
+    bench: ({ text: bytes, config, seconds }) => exclusive(() =>
+        onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),
+    ttt: ({ text: bytes, config, targets, evalEvery, limit }) => exclusive(() =>
+        onScratch('ttt', bytes, config, (t) => timeToTarget(t, targets, evalEvery, limit)).catch((err) => report('bench', err))),
 };
 
 self.onmessage = ({ data }) => {
