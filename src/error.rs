@@ -19,10 +19,10 @@ pub enum Error {
     #[error("weights file: {0}")]
     Weights(String),
 
-    /// Training produced a NaN or infinite loss. Parameters are those before that step.
+    /// Training produced a NaN or infinite loss, or one far above where it started.
     #[error(
-        "training diverged at step {step}: the loss became {loss}. The parameters from before \
-         that step were kept; lower the learning rate (try 10x smaller) and resume or reset"
+        "training diverged at step {step}: the loss became {loss}. Training stopped there; \
+         lower the learning rate (try 10x smaller) and reset to the last good checkpoint"
     )]
     Diverged { step: u64, loss: f32 },
 

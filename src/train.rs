@@ -44,20 +44,25 @@ impl<B: Backend> Trainer<B> {
 
     /// Runs up to `n` more steps, never past `cfg.steps`, and returns their losses.
     /// A non-finite loss, or one [`BLOWUP_FACTOR`] times the first, ends the run
-    /// with [`Error::Diverged`]. After a non-finite loss the backend still holds
-    /// the parameters from before that step; after a blow-up,
-    /// [`Trainer::restore`] goes back to the last checkpoint.
+    /// with [`Error::Diverged`] naming the first bad step. The step count and
+    /// history then cover every step the backend applied: all of them up to the
+    /// first non-finite loss, whose update (and those after it) the backend
+    /// skipped, so they hold the parameters from before it. A finite blow-up is
+    /// applied like any other step, so resuming continues from where the backend
+    /// is and never replays a batch; [`Trainer::restore`] goes back to the last
+    /// checkpoint.
     pub async fn run(&mut self, n: u64) -> Result<&[f32]> {
         let n = n.min(self.cfg.steps.saturating_sub(self.step));
         let lrs: Vec<f32> = (self.step..self.step + n).map(|s| self.cfg.lr_at(s)).collect();
         let losses = self.backend.train(self.step, &lrs).await?;
-        let start = self.history.len();
+        let (start, first_step) = (self.history.len(), self.step);
         let limit = BLOWUP_FACTOR * self.history.first().or(losses.first()).copied().unwrap_or(f32::INFINITY);
-        let good = losses.iter().position(|&l| !(l.is_finite() && l <= limit)).unwrap_or(losses.len());
-        self.history.extend_from_slice(&losses[..good]);
-        self.step += good as u64;
-        if good < losses.len() {
-            return Err(Error::Diverged { step: self.step, loss: losses[good] });
+        let applied = losses.iter().position(|l| !l.is_finite()).unwrap_or(losses.len());
+        let bad = losses.iter().position(|&l| !(l.is_finite() && l <= limit));
+        self.history.extend_from_slice(&losses[..applied]);
+        self.step += applied as u64;
+        if let Some(bad) = bad {
+            return Err(Error::Diverged { step: first_step + bad as u64, loss: losses[bad] });
         }
         Ok(&self.history[start..])
     }

@@ -16,6 +16,8 @@ use crate::{Error, Result};
 const FORMAT: &str = "makemore-wasm/1";
 const OPT_M: &str = "opt.m";
 const OPT_V: &str = "opt.v";
+/// Metadata key of [`OptState::t`]; files from before it existed used the step count.
+const OPT_T: &str = "opt_t";
 
 /// Everything a weights file holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +42,9 @@ pub fn save(ck: &Checkpoint) -> Result<Vec<u8>> {
         owned.push((OPT_V.into(), vec![opt.v.len()], to_bytes(&opt.v)));
     }
     let mut meta = HashMap::new();
+    if let Some(opt) = &ck.opt {
+        meta.insert(OPT_T.to_string(), opt.t.to_string());
+    }
     let json = |v: &dyn erased::Json| v.json();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("model".to_string(), json(&p.cfg));
@@ -120,7 +125,13 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
         params.data[r].copy_from_slice(&read(t.name(), &t.shape(&cfg))?);
     }
     let opt = match (st.tensor(OPT_M).is_ok(), st.tensor(OPT_V).is_ok()) {
-        (true, true) => Some(OptState { m: read(OPT_M, &[n])?, v: read(OPT_V, &[n])? }),
+        (true, true) => {
+            let t = match meta.get(OPT_T) {
+                Some(t) => t.parse().map_err(|_| bad("the optimizer's update count is not a number".into()))?,
+                None => step,
+            };
+            Some(OptState { m: read(OPT_M, &[n])?, v: read(OPT_V, &[n])?, t })
+        }
         (false, false) => None,
         _ => return Err(bad("the optimizer state is incomplete (opt.m without opt.v)".into())),
     };
@@ -141,7 +152,7 @@ mod tests {
         let cfg = ModelConfig { vocab_size: vocab.len(), block_size: 3, n_embd: 4, n_hidden: 8, direct };
         let params = Params::init(&cfg, Init::Naive, 5).unwrap();
         let n = params.data.len();
-        let opt = opt.then(|| OptState { m: vec![0.5; n], v: vec![0.25; n] });
+        let opt = opt.then(|| OptState { m: vec![0.5; n], v: vec![0.25; n], t: 77 });
         Checkpoint { params, vocab, train: Some(TrainConfig::default()), step: 1234, opt }
     }
 

@@ -77,7 +77,8 @@ fn params_and_optimizer_state_round_trip() {
         block_on(request_device()).unwrap_or_else(|e| panic!("the GPU tests need a GPU adapter: {e}"));
     let mut g = block_on(GpuBackend::new_with_device(device, queue, &data, params.clone(), &cfg)).unwrap();
     assert_eq!(block_on(g.params()).unwrap(), params);
-    let state = OptState { m: (0..params.data.len()).map(|i| i as f32).collect(), v: vec![0.5; params.data.len()] };
+    let state =
+        OptState { m: (0..params.data.len()).map(|i| i as f32).collect(), v: vec![0.5; params.data.len()], t: 3 };
     g.set_opt_state(&state).unwrap();
     assert_eq!(block_on(g.opt_state()).unwrap(), Some(state));
     let mut other = params.clone();

@@ -33,11 +33,51 @@ impl BackendKind {
     }
 }
 
-/// Adam's first and second moments, flat and laid out like the parameters.
+/// Adam's first and second moments, flat and laid out like the parameters, and
+/// `t`, the updates they have seen. Bias correction uses `t`, not the run's step,
+/// so it restarts whenever the moments do (restore, backend switch, loading
+/// weights without optimizer state).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptState {
     pub m: Vec<f32>,
     pub v: Vec<f32>,
+    pub t: u64,
+}
+
+/// Adam's bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ) for the `t`-th update (from 1).
+pub fn adam_bias_corrections(t: u64) -> (f32, f32) {
+    (1.0 - ADAM_BETA1.powf(t as f32), 1.0 - ADAM_BETA2.powf(t as f32))
+}
+
+/// Which WGSL kernels a GPU backend runs. `Software` is tuned for CPU-emulated
+/// adapters (lavapipe, SwiftShader, WARP), where a barrier is cheap and every
+/// load costs per lane; `Hardware` for real GPUs, where long serial loops and
+/// few workgroups waste the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelSet {
+    Software,
+    Hardware,
+}
+
+impl KernelSet {
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelSet::Software => "software",
+            KernelSet::Hardware => "hardware",
+        }
+    }
+}
+
+impl std::str::FromStr for KernelSet {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "software" => Ok(KernelSet::Software),
+            "hardware" => Ok(KernelSet::Hardware),
+            _ => Err(crate::Error::config("kernels", format!("unknown kernel set {s:?}; use software or hardware"))),
+        }
+    }
 }
 
 /// A device that holds the data, the parameters and the optimizer state, and

@@ -21,7 +21,9 @@ pub fn matmul(c: &mut [f32], beta: f32, a: &[f32], ta: bool, b: &[f32], tb: bool
             // c[i, j] = a[i, :] · b[j, :], both rows contiguous.
             let ar = &a[i * k..(i + 1) * k];
             for (j, o) in row.iter_mut().enumerate() {
-                *o = beta * *o + dot(ar, &b[j * k..(j + 1) * k]);
+                let d = dot(ar, &b[j * k..(j + 1) * k]);
+                // β = 0 overwrites: 0·NaN would keep a NaN left in `c` by an earlier step.
+                *o = if beta == 0.0 { d } else { beta * *o + d };
             }
             continue;
         }
@@ -234,5 +236,26 @@ pub fn table_backward_params(
         let wt = &w[tt * e * n..(tt + 1) * e * n];
         matmul(&mut dw[tt * e * n..], 0.0, c, true, st, false, (e, v, n));
         matmul(dc, 1.0, st, false, wt, true, (v, n, e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// β = 0 must overwrite the output, also on the small (unpacked) path that
+    /// linear_backward takes for dh and demb at lecture sizes: a NaN left there by
+    /// a diverged step must not survive into the next step's gradients.
+    #[test]
+    fn small_matmul_beta_zero_overwrites_nan() {
+        let (m, k, n) = (32, 27, 100);
+        assert!(m * k * n <= SMALL_MATMUL, "this shape must take the small path");
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut c = vec![f32::NAN; m * n];
+            matmul(&mut c, 0.0, &a, ta, &b, tb, (m, k, n));
+            assert!(c.iter().all(|x| x.is_finite()), "ta={ta} tb={tb} kept a NaN");
+        }
     }
 }

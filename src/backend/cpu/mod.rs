@@ -4,7 +4,7 @@
 //! and the buffers are summed before the optimizer step. Workspaces are
 //! allocated once and only grow, so a step allocates nothing.
 
-use crate::backend::{Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
+use crate::backend::{adam_bias_corrections, Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
 use crate::model::{Params, Tensor};
@@ -272,6 +272,8 @@ pub struct CpuBackend {
     tables: Tables,
     m: Vec<f32>,
     v: Vec<f32>,
+    /// Updates the moments have seen (Adam's bias-correction count).
+    opt_t: u64,
     key: u32,
 }
 
@@ -295,6 +297,7 @@ impl CpuBackend {
             tables: Tables::default(),
             m: if adam { vec![0.0; n] } else { Vec::new() },
             v: if adam { vec![0.0; n] } else { Vec::new() },
+            opt_t: 0,
             params,
         })
     }
@@ -346,8 +349,9 @@ impl CpuBackend {
     fn step(&mut self, step: u64, lr: f32) -> f32 {
         let loss = self.loss_and_grad(step).0;
         if loss.is_finite() {
+            self.opt_t += 1;
             let grads = &self.shards[0].grads;
-            optimizer_step(&self.cfg, &mut self.params.data, grads, &mut self.m, &mut self.v, lr, step + 1);
+            optimizer_step(&self.cfg, &mut self.params.data, grads, &mut self.m, &mut self.v, lr, self.opt_t);
         }
         loss
     }
@@ -377,8 +381,7 @@ pub fn optimizer_step(cfg: &TrainConfig, p: &mut [f32], g: &[f32], m: &mut [f32]
         Optimizer::Sgd => p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * (g + wd * *p)),
         Optimizer::Adam | Optimizer::Adamw => {
             let decay = if cfg.optimizer == Optimizer::Adamw { lr * wd } else { 0.0 };
-            let bc1 = 1.0 - ADAM_BETA1.powf(t as f32);
-            let bc2 = 1.0 - ADAM_BETA2.powf(t as f32);
+            let (bc1, bc2) = adam_bias_corrections(t);
             for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 *m = ADAM_BETA1 * *m + (1.0 - ADAM_BETA1) * g;
                 *v = ADAM_BETA2 * *v + (1.0 - ADAM_BETA2) * g * g;
@@ -439,11 +442,12 @@ impl Backend for CpuBackend {
         self.params.data.copy_from_slice(&params.data);
         self.m.fill(0.0);
         self.v.fill(0.0);
+        self.opt_t = 0;
         Ok(())
     }
 
     async fn opt_state(&mut self) -> Result<Option<OptState>> {
-        Ok((!self.m.is_empty()).then(|| OptState { m: self.m.clone(), v: self.v.clone() }))
+        Ok((!self.m.is_empty()).then(|| OptState { m: self.m.clone(), v: self.v.clone(), t: self.opt_t }))
     }
 
     fn set_opt_state(&mut self, state: &OptState) -> Result<()> {
@@ -453,6 +457,7 @@ impl Backend for CpuBackend {
         }
         self.m.copy_from_slice(&state.m);
         self.v.copy_from_slice(&state.v);
+        self.opt_t = state.t;
         Ok(())
     }
 }

@@ -36,7 +36,9 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 use wgpu::{BindGroup, Buffer, BufferUsages, ComputePass, Device, Queue};
 
-use crate::backend::{Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
+use crate::backend::{
+    adam_bias_corrections, Backend, BackendKind, KernelSet, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
+};
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
 use crate::model::{Layout, Params, Tensor};
@@ -66,11 +68,45 @@ pub fn live_buffers() -> usize {
     LIVE_BUFFERS.load(Ordering::Relaxed)
 }
 
-/// Finds an adapter and opens a device with WebGPU's default limits, raised to
-/// the adapter's buffer sizes so larger models fit.
-pub async fn request_device() -> Result<(Device, Queue)> {
+/// What the page's badge and the CLI say about an adapter, and whether it is a
+/// software (CPU-emulated) one: natively wgpu's `DeviceType::Cpu` (lavapipe,
+/// SwiftShader, WARP).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub vendor: String,
+    pub architecture: String,
+    pub description: String,
+    pub backend: String,
+    pub software: bool,
+}
+
+impl AdapterSummary {
+    pub fn from_info(info: wgpu::AdapterInfo) -> Self {
+        AdapterSummary {
+            vendor: format!("{:#06x}", info.vendor),
+            architecture: String::new(),
+            description: info.driver_info.clone(),
+            backend: format!("{:?}", info.backend),
+            software: info.device_type == wgpu::DeviceType::Cpu,
+            name: info.name,
+        }
+    }
+
+    /// The kernels this adapter runs unless a caller forces a set.
+    pub fn kernel_set(&self) -> KernelSet {
+        if self.software {
+            KernelSet::Software
+        } else {
+            KernelSet::Hardware
+        }
+    }
+}
+
+/// Finds the default (high-performance) adapter.
+async fn request_adapter() -> Result<wgpu::Adapter> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapter = instance
+    instance
         .request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             ..Default::default()
@@ -81,7 +117,18 @@ pub async fn request_device() -> Result<(Device, Queue)> {
                 "no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux Mesa's lavapipe, \
                  package mesa-vulkan-drivers), use a browser with WebGPU, or train with the cpu backend"
             ))
-        })?;
+        })
+}
+
+/// Finds an adapter and opens a device with WebGPU's default limits, raised to
+/// the adapter's buffer sizes so larger models fit.
+pub async fn request_device() -> Result<(Device, Queue)> {
+    open_device(&request_adapter().await?).await
+}
+
+/// Opens `adapter`'s device with WebGPU's default limits, raised to the
+/// adapter's buffer sizes so larger models fit.
+async fn open_device(adapter: &wgpu::Adapter) -> Result<(Device, Queue)> {
     let have = adapter.limits();
     let required_limits = wgpu::Limits {
         max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
@@ -175,6 +222,10 @@ pub struct GpuBackend {
     /// Adds the embedding backward's chunk partials into dC, when there are several.
     embed_reduce: Option<BindGroup>,
     lost: Arc<Mutex<Option<String>>>,
+    /// Updates the Adam moments have seen (bias correction restarts with them).
+    opt_t: u64,
+    adapter: AdapterSummary,
+    kernel_set: KernelSet,
 }
 
 /// Creates buffers and remembers them in [`Owned`].
@@ -241,8 +292,29 @@ fn offset_of(layout: &Layout, t: Tensor) -> u32 {
 impl GpuBackend {
     /// Opens the default adapter's device and uploads the data and parameters.
     pub async fn new(data: &Dataset, params: Params, cfg: &TrainConfig) -> Result<Self> {
+        Self::open(data, params, cfg, None).await
+    }
+
+    /// Like [`GpuBackend::new`], with the kernel set forced (`Some`) or picked
+    /// from the adapter (`None`).
+    // TODO(issue 12, in progress): the hardware set; today every choice runs the software kernels.
+    pub async fn open(data: &Dataset, params: Params, cfg: &TrainConfig, kernels: Option<KernelSet>) -> Result<Self> {
         let (device, queue) = request_device().await?;
-        Self::new_with_device(device, queue, data, params, cfg).await
+        let mut backend = Self::new_with_device(device, queue, data, params, cfg).await?;
+        if let Some(k) = kernels {
+            backend.kernel_set = k;
+        }
+        Ok(backend)
+    }
+
+    /// The adapter this backend trains on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The kernel set this backend runs.
+    pub fn kernel_set(&self) -> KernelSet {
+        self.kernel_set
     }
 
     /// Builds the backend on a device the caller opened (tests, the web page).
@@ -261,6 +333,7 @@ impl GpuBackend {
             return Err(Error::config("vocab_size", "the model and the data set disagree on vocabulary or block size"));
         }
         let eval_rows = check_limits(&device.limits(), &m, cfg, data)?;
+        let adapter = AdapterSummary::from_info(device.adapter_info());
         let lost = Arc::new(Mutex::new(None));
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
@@ -293,6 +366,9 @@ impl GpuBackend {
             backward: binds.backward,
             embed_reduce: binds.embed_reduce,
             lost,
+            opt_t: 0,
+            kernel_set: adapter.kernel_set(),
+            adapter,
             device,
             queue,
         })
@@ -832,26 +908,31 @@ impl Backend for GpuBackend {
                 .iter()
                 .enumerate()
                 .map(|(i, &lr)| {
-                    let t = (first + i as u64 + 1) as f32;
+                    let (bc1, bc2) = adam_bias_corrections(self.opt_t + i as u64 + 1);
                     Step {
                         step_no: (first + i as u64) as u32,
                         slot: i as u32,
                         rows: self.cfg.batch_size as u32,
                         offset: 0,
                         lr,
-                        bc1: 1.0 - ADAM_BETA1.powf(t),
-                        bc2: 1.0 - ADAM_BETA2.powf(t),
+                        bc1,
+                        bc2,
                         mode: MODE_TRAIN,
                     }
                 })
                 .collect();
             let losses = self.run_steps(&steps, 0).await?;
+            // The guard skips the update of a non-finite step and of every step after it.
             match losses.iter().position(|l| !l.is_finite()) {
                 Some(bad) => {
+                    self.opt_t += bad as u64;
                     out.extend_from_slice(&losses[..=bad]);
                     break;
                 }
-                None => out.extend_from_slice(&losses),
+                None => {
+                    self.opt_t += losses.len() as u64;
+                    out.extend_from_slice(&losses)
+                }
             }
         }
         Ok(out)
@@ -900,6 +981,7 @@ impl Backend for GpuBackend {
             let zeros = vec![0.0f32; params.data.len()];
             self.write_moments(&zeros, &zeros);
         }
+        self.opt_t = 0;
         Ok(())
     }
 
@@ -910,7 +992,7 @@ impl Backend for GpuBackend {
         let n = self.n_params();
         let m = self.read_buffer(&self.work.m, n).await?;
         let v = self.read_buffer(&self.work.v, n).await?;
-        Ok(Some(OptState { m, v }))
+        Ok(Some(OptState { m, v, t: self.opt_t }))
     }
 
     fn set_opt_state(&mut self, state: &OptState) -> Result<()> {
@@ -919,6 +1001,7 @@ impl Backend for GpuBackend {
             return Err(Error::Weights("the optimizer state does not fit this model and optimizer".into()));
         }
         self.write_moments(&state.m, &state.v);
+        self.opt_t = state.t;
         Ok(())
     }
 }
