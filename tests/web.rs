@@ -227,3 +227,20 @@ fn gemm_in_wasm_matches_the_definition() {
         }
     }
 }
+
+/// Sizes from user input are checked in u64 on wasm32: T·V·V for 64 positions and
+/// 65,535 distinct characters with direct connections is about 2^38 floats, which a
+/// 32-bit usize product wraps to a small number (and the tables then panicked).
+#[wasm_bindgen_test]
+async fn a_vocabulary_too_wide_for_the_cpu_tables_is_refused_by_name() {
+    let text: String = (0x100u32..0x100 + 65_534).filter_map(char::from_u32).map(|c| format!("{c}\n")).collect();
+    let config = JSON::parse(
+        r#"{"backend": "cpu", "block_size": 64, "n_embd": 1, "n_hidden": 1, "direct": true, "batch_size": 32}"#,
+    )
+    .unwrap();
+    let err = match Trainer::create(text.into(), config).await {
+        Ok(_) => panic!("a 65,535-character vocabulary with direct connections was accepted"),
+        Err(e) => message(e),
+    };
+    assert!(err.contains("vocab_size") || err.contains("characters"), "{err}");
+}

@@ -48,13 +48,15 @@ impl Tables {
 pub const MAX_WORKSPACE_BYTES: usize = 1 << 30;
 
 /// Refuses a batch or vocabulary whose workspaces (see [`Shard::reserve`] and
-/// [`Tables`]) would not fit in [`MAX_WORKSPACE_BYTES`].
+/// [`Tables`]) would not fit in [`MAX_WORKSPACE_BYTES`]. Sizes are u64: on
+/// wasm32 a usize product such as T·V·V overflows long before the limit.
 fn check_workspace(m: &ModelConfig, batch: usize, threads: usize) -> Result<()> {
-    let mib = |floats: usize| (floats * 4) >> 20;
-    let limit = MAX_WORKSPACE_BYTES / 4;
-    let per_row = 2 * m.n_hidden + m.vocab_size + 2 * m.n_in() + m.block_size + 1;
-    let table = m.block_size * m.vocab_size * (m.n_hidden + if m.direct { m.vocab_size } else { 0 });
-    let tables = (threads + 1) * table;
+    let (t, v, h, n_in) = (m.block_size as u64, m.vocab_size as u64, m.n_hidden as u64, m.n_in() as u64);
+    let mib = |floats: u64| floats.saturating_mul(4) >> 20;
+    let limit = MAX_WORKSPACE_BYTES as u64 / 4;
+    let per_row = 2 * h + v + 2 * n_in + t + 1;
+    let table = t * v * (h + if m.direct { v } else { 0 });
+    let tables = (threads as u64 + 1).saturating_mul(table);
     if tables > limit / 2 {
         return Err(Error::config(
             "vocab_size",
@@ -68,13 +70,14 @@ fn check_workspace(m: &ModelConfig, batch: usize, threads: usize) -> Result<()> 
             ),
         ));
     }
-    if batch.saturating_mul(per_row) > limit - tables {
+    let activations = (batch as u64).saturating_mul(per_row);
+    if activations > limit - tables {
         return Err(Error::config(
             "batch_size",
             format!(
                 "a batch of {batch} needs {} MiB of activations on the CPU, more than the {} MiB allowed; use a \
                  batch_size of at most {}",
-                mib(batch.saturating_mul(per_row)),
+                mib(activations),
                 MAX_WORKSPACE_BYTES >> 20,
                 (limit - tables) / per_row
             ),
