@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(d.backend, BackendKind::Gpu);
         assert_eq!(d.measured.as_deref(), Some("WebGPU (nvidia ampere): 14,200 steps/s · CPU 3,100 steps/s → WebGPU"));
         assert!(d.summary.starts_with("Your GPU (nvidia ampere) trained this model faster"), "{}", d.summary);
-        let d = measured(5000.0, 40.5);
+        let d = measured(5000.0, 40.6);
         assert_eq!(d.backend, BackendKind::Cpu);
         assert_eq!(d.measured.as_deref(), Some("WebGPU (nvidia ampere): 41 steps/s · CPU 5,000 steps/s → CPU"));
         assert!(d.summary.starts_with("Your CPU (2 threads) trained this model faster"), "{}", d.summary);
@@ -185,7 +185,7 @@ mod tests {
         );
         let d = decide(&Found::Software { adapter: "SwiftShader".into() }, 4, "WebGPU");
         assert_eq!(d.backend, BackendKind::Cpu);
-        assert!(d.summary.contains("software GPU (SwiftShader, a fallback adapter"), "{}", d.summary);
+        assert!(d.summary.contains("software GPU is available (SwiftShader, a fallback adapter"), "{}", d.summary);
         assert!(d.summary.ends_with("trains on your CPU (4 threads) directly."), "{}", d.summary);
         assert_eq!(d.measured, None);
         let d = decide(&Found::Chosen { backend: BackendKind::Gpu, adapter: Some("lavapipe".into()) }, 4, "GPU");
