@@ -165,9 +165,14 @@ async function chooseDevice(bytes, config, { remeasure = false, calibrate = '' }
     }
 }
 
-/** The badge's facts for the page: the device in use, why, and the details behind it. */
+/**
+ * The badge's facts for the page: the device in use, why, and the details
+ * behind it. Without `badge`, the GPU was lost mid-run: the trainer's reason
+ * (the driver's words and the checkpoint's step) goes behind the disclosure.
+ */
 function backendMessage(t, badge) {
-    const about = badge ?? { summary: t.backendReason(), details: [] };
+    const lost = { summary: 'WebGPU stopped working, so training went on on your CPU from the last checkpoint.', details: [t.backendReason()] };
+    const about = badge ?? lost;
     const device = t.backend() === 'webgpu' ? `GPU kernels: ${t.kernelSet()}` : `CPU threads: ${wasm.reason}`;
     return { type: 'backend', backend: t.backend(), reason: t.backendReason(), threads: wasm.threads, ...about, details: [...about.details, device] };
 }
