@@ -138,11 +138,15 @@ test('without WebGPU the element says so and trains on the CPU', async () => {
         assert.equal(ready.length, 2);
         for (const e of ready) {
             assert.equal(e.detail.backend, 'cpu');
-            assert.match(e.detail.reason, /WebGPU/);
+            assert.match(e.detail.reason, /^No GPU found, so this trains on your CPU/);
         }
-        const status = await page.locator('#with-direct').evaluate((el) => el.shadowRoot.querySelector('.status').textContent);
-        console.log('no WebGPU:', status);
-        assert.match(status, /CPU \(.*WebGPU/);
+        const { status, details } = await page.locator('#with-direct').evaluate((el) => ({
+            status: el.shadowRoot.querySelector('.status').textContent,
+            details: el.shadowRoot.querySelector('details').textContent,
+        }));
+        console.log('no WebGPU:', status, '|', details);
+        assert.match(status, /No GPU found, so this trains on your CPU \(1 thread\)\./);
+        assert.match(details, /WebGPU: /);
     } finally {
         await bare.close();
     }

@@ -72,8 +72,10 @@ describe('divergence and device loss', () => {
         await page.waitForFunction(() => parseFloat(document.getElementById('stat-dev').textContent) > 0, null, { timeout: TIMEOUT });
         await tellWorker(page, { type: 'lose-device' });
         await page.waitForFunction(() => document.getElementById('backend-name').textContent === 'CPU', null, { timeout: TIMEOUT });
-        const reason = await page.textContent('#backend-reason');
-        // The badge may add the CPU's thread count after a "; ".
+        // Plain words in the badge; the driver's words and the checkpoint's step behind the details.
+        assert.equal(await page.textContent('#backend-reason'), 'WebGPU stopped working, so training went on on your CPU from the last checkpoint.');
+        assert.equal(await page.evaluate(() => document.getElementById('backend-details').open), false);
+        const reason = await page.textContent('#backend-detail-lines');
         const said = /^WebGPU stopped working: the GPU device was lost \(.*\)\. Training went on on the CPU from the checkpoint at step (\d+)\./;
         assert.match(reason, said);
         const checkpoint = Number(reason.match(said)[1]);

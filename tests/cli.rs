@@ -136,3 +136,32 @@ fn inspect_reports_the_word_nll_and_sample_completes_a_prefix() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--backend auto`: lavapipe is a software adapter, so it trains on the CPU
+/// without a race; `--race` times both and trains on the faster. Needs an
+/// adapter (lavapipe in CI) and fails without one.
+#[test]
+fn backend_auto_says_what_it_found_and_what_it_chose() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--preset", "e01", "--emb", "8", "--hidden", "32", "--batch", "32"];
+        args.extend(["--steps", "20", "--eval-every", "0", "--backend", "auto", "--json"]);
+        args.extend(extra);
+        let o = makemore(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let last = stdout(&o).lines().last().unwrap().to_string();
+        serde_json::from_str::<serde_json::Value>(&last).unwrap()
+    };
+    let plain = run(&[]);
+    let c = &plain["calibration"];
+    assert_eq!((c["found"]["kind"].as_str(), c["choice"].as_str()), (Some("software"), Some("cpu")), "{plain}");
+    assert!(c["summary"].as_str().unwrap().contains("software GPU"), "{plain}");
+    assert_eq!(plain["backend"], "cpu");
+
+    let raced = run(&["--race"]);
+    let c = &raced["calibration"];
+    assert_eq!(c["found"]["kind"], "measured", "{raced}");
+    let (cpu, gpu) = (c["found"]["rates"]["cpu"].as_f64().unwrap(), c["found"]["rates"]["gpu"].as_f64().unwrap());
+    assert!(cpu > 0.0 && gpu > 0.0, "{raced}");
+    let faster = if gpu > cpu { "gpu" } else { "cpu" };
+    assert_eq!((c["choice"].as_str(), raced["backend"].as_str()), (Some(faster), Some(faster)), "{raced}");
+}

@@ -244,3 +244,24 @@ async fn a_vocabulary_too_wide_for_the_cpu_tables_is_refused_by_name() {
     };
     assert!(err.contains("vocab_size") || err.contains("characters"), "{err}");
 }
+
+/// The worker's measured `auto`: `createOn` trains where it is told while the
+/// settings keep `auto`, and the forced kernel set reaches the GPU backend.
+#[wasm_bindgen_test]
+async fn create_on_trains_where_told_and_keeps_the_settings_choice() {
+    let auto = small("auto");
+    Reflect::set(&auto, &"gpu_kernels".into(), &"hardware".into()).unwrap();
+    for device in ["cpu", "webgpu"] {
+        let t = ok(Trainer::create_on(first_names(), auto.clone(), device.into()).await);
+        assert_eq!(t.backend(), device, "{}", t.backend_reason());
+        let config = ok(t.config());
+        assert_eq!(Reflect::get(&config, &"backend".into()).unwrap().as_string().as_deref(), Some("auto"));
+        assert_eq!(Reflect::get(&config, &"gpu_kernels".into()).unwrap().as_string().as_deref(), Some("hardware"));
+        assert_eq!(t.kernel_set(), if device == "webgpu" { "hardware" } else { "" });
+    }
+    let e = match Trainer::create_on(first_names(), auto, "tpu".into()).await {
+        Ok(_) => panic!("a tpu was accepted"),
+        Err(e) => message(e),
+    };
+    assert!(e.starts_with("config `backend`:"), "{e}");
+}

@@ -1,8 +1,28 @@
 // The page's end of the trainer worker: starts it, forwards its typed messages,
 // and turns a crash (a script error, a fatal wasm trap, or no answer at start)
 // into one `crash` callback. `restart()` replaces the worker with a fresh one.
+// It also keeps `auto`'s measured rates in localStorage (workers have none):
+// each `create` takes them along, and each `decision` from the worker is saved.
 
 const STARTUP_MS = 30000;
+const DECISIONS_KEY = 'makemore-wasm:auto-backend';
+
+/** The saved rates by adapter and model shape; none where storage is off (a sandboxed frame, private mode). */
+function savedDecisions() {
+    try {
+        return JSON.parse(localStorage.getItem(DECISIONS_KEY) ?? '{}') ?? {};
+    } catch {
+        return {};
+    }
+}
+
+function saveDecision(key, rates) {
+    try {
+        localStorage.setItem(DECISIONS_KEY, JSON.stringify({ ...savedDecisions(), [key]: { rates, at: new Date().toISOString() } }));
+    } catch {
+        // No storage: the next page load measures again.
+    }
+}
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
@@ -35,11 +55,13 @@ export class TrainerClient {
     /**
      * `onMessage(msg)` gets every message but fatal errors; `onCrash(text)` gets those.
      * `threads` caps the CPU path's threads (1: the single-threaded build; 0: all cores).
+     * `calibrate: 'force'` makes `auto` time both backends even on a fallback adapter.
      */
-    constructor(onMessage, onCrash, { threads = 0 } = {}) {
+    constructor(onMessage, onCrash, { threads = 0, calibrate = '' } = {}) {
         this.onMessage = onMessage;
         this.onCrash = onCrash;
         this.threads = threads;
+        this.calibrate = calibrate;
         this.spawn();
     }
 
@@ -55,6 +77,7 @@ export class TrainerClient {
         this.startup = setTimeout(() => crash('the trainer did not start in time'), STARTUP_MS);
         worker.onmessage = ({ data }) => {
             if (data.type === 'ready') clearTimeout(this.startup);
+            if (data.type === 'decision') saveDecision(data.key, data.rates);
             if (data.type === 'error' && data.fatal) crash(data.message);
             else this.onMessage(data);
         };
@@ -67,7 +90,8 @@ export class TrainerClient {
     }
 
     send(msg, transfer = []) {
-        this.worker?.postMessage(msg, transfer);
+        const out = msg.type === 'create' ? { calibrate: this.calibrate, ...msg, decisions: savedDecisions() } : msg;
+        this.worker?.postMessage(out, transfer);
     }
 
     restart() {

@@ -6,13 +6,17 @@
 // Each element owns one Web Worker (www/worker.js, the page's own trainer thread,
 // spoken to with its typed messages) and its own shadow DOM: a compact loss chart
 // (uPlot, through chart.js), a few samples, a Start/Pause button and a status line
-// that names the backend and why it was chosen. Several elements on one page train
+// that says in plain words where it trains and why, with the adapter's facts, the
+// measured rates and any driver error in a closed details disclosure (and a
+// "measure again" button where auto timed both). Several elements on one page train
 // independently. Nothing needs cross-origin isolation: the wasm is single-threaded.
 //
 // Attributes (all optional; a change before training starts rebuilds the model):
 //   src        word list URL, one word a line (default: the bundled names.txt)
 //   preset     e01 | e02 | e03 | lecture (default e01)
-//   backend    auto | webgpu | cpu (default auto: WebGPU where it works)
+//   backend    auto | webgpu | cpu (default auto: the CPU without a GPU or with a software
+//              one, else the faster of the two on this model, measured once and remembered)
+//   kernels    auto | software | hardware: the GPU's kernel set (default: for the adapter)
 //   block, emb, hidden, direct, steps, batch, lr, lr-decay, optimizer, init,
 //   weight-decay, seed, split-seed, eval-every   hyperparameters over the preset
 //              (the config keys themselves, such as n_hidden, work too)
@@ -37,6 +41,7 @@ const STR = String;
 const ATTRIBUTES = {
     preset: ['preset', STR],
     backend: ['backend', STR],
+    kernels: ['gpu_kernels', STR],
     block: ['block_size', NUM],
     emb: ['n_embd', NUM],
     hidden: ['n_hidden', NUM],
@@ -54,7 +59,7 @@ const ATTRIBUTES = {
 };
 const KEYS = {
     block_size: NUM, n_embd: NUM, n_hidden: NUM, batch_size: NUM, lr_decay: STR,
-    weight_decay: NUM, split_seed: NUM, eval_every: NUM, l2_c: NUM, l2_w1: NUM, l2_w2: NUM,
+    weight_decay: NUM, split_seed: NUM, eval_every: NUM, l2_c: NUM, l2_w1: NUM, l2_w2: NUM, gpu_kernels: STR,
 };
 const CONFIG_ATTRIBUTES = [...Object.keys(ATTRIBUTES), ...Object.keys(KEYS)];
 
@@ -70,6 +75,10 @@ button[disabled] { opacity: .5; cursor: default; }
 .progress { margin-left: auto; font-variant-numeric: tabular-nums; color: #374151; }
 .status { font-size: 12px; color: #4b5563; margin: 4px 0; }
 .status.error { color: #b91c1c; }
+.details { font-size: 11px; color: #6b7280; margin: 0 0 4px; }
+.details summary { cursor: pointer; }
+.details ul { margin: 2px 0; padding-left: 16px; overflow-wrap: anywhere; }
+.details button { font-size: 11px; padding: 1px 8px; }
 .chart { width: 100%; min-height: 120px; }
 .losses { font-variant-numeric: tabular-nums; margin: 4px 0; }
 .samples { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0 0; padding: 0; list-style: none; }
@@ -94,6 +103,9 @@ class SmallChart extends LossChart {
     }
 }
 
+/** How the status line starts in each state, before the plain words about the backend. */
+const STATE_WORDS = { idle: 'Ready.', running: 'Training.', paused: 'Paused.', done: 'Done.' };
+
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 
 export class MakemoreTrainer extends HTMLElement {
@@ -114,11 +126,14 @@ export class MakemoreTrainer extends HTMLElement {
   <span class="progress" part="progress"></span>
 </div>
 <div class="status" part="status" role="status" aria-live="polite">starting…</div>
+<details class="details" part="details" hidden><summary>details</summary><ul></ul>
+  <button type="button" class="remeasure" part="remeasure" hidden>measure again</button></details>
 <div class="chart" part="chart"></div>
 <div class="losses" part="losses"></div>
 <ul class="samples" part="samples" aria-label="samples"></ul>`;
         this.$ = (sel) => root.querySelector(sel);
         this.$('button').addEventListener('click', () => (this.state === 'running' ? this.pause() : this.start()));
+        this.$('.remeasure').addEventListener('click', () => this.measureAgain());
         this.state = 'starting';
         this.backend = null;
         this.losses = null;
@@ -171,6 +186,11 @@ export class MakemoreTrainer extends HTMLElement {
         return config;
     }
 
+    /** Times both backends on this model again (auto, on a GPU) and rebuilds the model. */
+    measureAgain() {
+        if (this.ready && this.state !== 'running') this.build({ remeasure: true });
+    }
+
     start() {
         if (this.state === 'idle' || this.state === 'paused') this.client?.send({ type: 'start' });
         else if (this.state === 'starting') this.wantStart = true;
@@ -204,7 +224,7 @@ export class MakemoreTrainer extends HTMLElement {
         button.disabled = !['idle', 'running', 'paused'].includes(state);
     }
 
-    async build() {
+    async build(options = {}) {
         const config = this.config();
         const src = this.getAttribute('src') || DEFAULT_SRC;
         this.setState('starting');
@@ -214,7 +234,7 @@ export class MakemoreTrainer extends HTMLElement {
             if (!res.ok) throw new Error(`${src}: HTTP ${res.status}`);
             const bytes = await res.arrayBuffer();
             this.built = config;
-            this.client?.send({ type: 'create', text: bytes, config, tag: 'element' }, [bytes]);
+            this.client?.send({ type: 'create', text: bytes, config, tag: 'element', ...options }, [bytes]);
         } catch (err) {
             this.fail(`could not load the word list: ${err.message}`);
         }
@@ -226,11 +246,22 @@ export class MakemoreTrainer extends HTMLElement {
             this.ready = true;
             this.build();
             break;
-        case 'backend':
+        case 'backend': {
             this.backend = msg.backend;
-            this.backendText = msg.backend === 'webgpu'
-                ? `WebGPU (${msg.reason})`
-                : `CPU (${msg.reason})`;
+            this.backendText = msg.summary;
+            const lines = [msg.measured && `${msg.measured}${msg.cached ? ' (measured earlier)' : ''}`, ...msg.details].filter(Boolean);
+            this.$('.details ul').replaceChildren(...lines.map((line) => {
+                const li = document.createElement('li');
+                li.textContent = line;
+                return li;
+            }));
+            this.$('.details').hidden = lines.length === 0;
+            this.$('.remeasure').hidden = !msg.measurable;
+            if (this.state !== 'starting') this.setStatus(`${STATE_WORDS[this.state] ?? ''} ${msg.summary}`.trim());
+            break;
+        }
+        case 'measuring':
+            this.setStatus('timing the CPU and the GPU on this model…');
             break;
         case 'dataset':
             this.uniform = msg.stats.uniformLoss ?? msg.stats.uniform_loss ?? NaN;
@@ -253,7 +284,7 @@ export class MakemoreTrainer extends HTMLElement {
             const first = this.state === 'starting' && msg.state === 'idle';
             this.setState(msg.state);
             if (msg.state === 'running' || msg.state === 'idle' || msg.state === 'paused') {
-                this.setStatus(`${msg.state} on ${this.backendText ?? 'the CPU'}`);
+                this.setStatus(`${STATE_WORDS[msg.state]} ${this.backendText ?? ''}`.trim());
             }
             if (first) {
                 this.emit('ready', { backend: this.backend, reason: this.backendText, config: this.config_ });
@@ -275,7 +306,7 @@ export class MakemoreTrainer extends HTMLElement {
             if (msg.final) {
                 this.losses = { step: msg.step, train: msg.train, dev: msg.dev, test: msg.test };
                 this.$('.losses').textContent = `train ${fmt(msg.train)} · dev ${fmt(msg.dev)} · test ${fmt(msg.test)}`;
-                this.setStatus(`done on ${this.backendText ?? 'the CPU'}`);
+                this.setStatus(`${STATE_WORDS.done} ${this.backendText ?? ''}`.trim());
                 this.emit('done', { ...this.losses });
             } else {
                 this.$('.losses').textContent = `dev ${fmt(msg.dev)} at step ${msg.step}`;

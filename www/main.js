@@ -45,9 +45,10 @@ function setText(values) {
 
 // ---- driving the worker ----------------------------------------------------
 
-// ?threads=N caps the CPU path's threads (1: the single-threaded build).
-const client = new TrainerClient(onMessage, onCrash, { threads: Number(new URLSearchParams(location.search).get('threads')) || 0 });
-let threadsReason = '';
+// ?threads=N caps the CPU path's threads (1: the single-threaded build);
+// ?calibrate=force makes auto time both backends even on a fallback (software) adapter.
+const query = new URLSearchParams(location.search);
+const client = new TrainerClient(onMessage, onCrash, { threads: Number(query.get('threads')) || 0, calibrate: query.get('calibrate') ?? '' });
 const lab = new Lab({
     send: (msg) => client.send(msg),
     create: (config, tag) => create(text, tag, config),
@@ -87,22 +88,32 @@ async function tryData(file) {
 // ---- what the worker says --------------------------------------------------
 
 const handlers = {
-    ready({ presets: all, threadsReason: why }) {
+    ready({ presets: all }) {
         presets = all;
-        threadsReason = why;
         fillFromUrl(form, presets);
         saveToUrl(form, presets);
         if (text) create(text, 'settings', applied ?? readForm(form));
         else loadBundled();
     },
-    backend({ backend, reason, threads }) {
+    backend({ backend, threads, summary, measured, cached, measurable, details }) {
         const cpu = backend !== 'webgpu';
         $('backend-name').textContent = cpu ? `CPU${threads > 1 ? ` × ${threads} threads` : ''}` : 'WebGPU';
         $('backend-badge').dataset.backend = backend;
-        // GPU errors can run over several lines: the first in the badge, all of it on hover.
-        const why = cpu ? `${reason.split('\n')[0]}; ${threadsReason}` : reason.split('\n')[0];
-        $('backend-reason').textContent = why;
-        $('backend-badge').title = cpu ? `${reason}\n${threadsReason}` : reason;
+        // Plain words in the badge; adapter facts and driver errors behind the disclosure.
+        $('backend-reason').textContent = summary;
+        $('backend-rates').textContent = measured ? `${measured}${cached ? ' (measured earlier)' : ''}` : '';
+        $('backend-rates').hidden = !measured;
+        $('remeasure').hidden = !measurable;
+        $('remeasure').disabled = false;
+        $('backend-detail-lines').replaceChildren(...details.map((line) => {
+            const li = document.createElement('li');
+            li.textContent = line;
+            return li;
+        }));
+        $('backend-details').hidden = details.length === 0;
+    },
+    measuring() {
+        $('backend-reason').textContent = 'timing the CPU and the GPU on this model…';
     },
     dataset({ stats: s }) {
         uniform = s.uniformLoss;
@@ -241,6 +252,10 @@ $('start').addEventListener('click', () => {
 });
 $('stop').addEventListener('click', () => client.send({ type: 'stop' }));
 $('reset').addEventListener('click', () => create(text, 'settings'));
+$('remeasure').addEventListener('click', () => {
+    $('remeasure').disabled = true;
+    client.send({ type: 'create', text, config: readForm(form), tag: 'settings', remeasure: true });
+});
 $('restore').addEventListener('click', () => client.send({ type: 'restore', lr: Number($('restore-lr').value) }));
 $('restart').addEventListener('click', () => {
     $('crash').hidden = true;
@@ -249,7 +264,7 @@ $('restart').addEventListener('click', () => {
 
 form.addEventListener('change', (event) => {
     if (event.target.name === 'preset') {
-        fillForm(form, { ...presets[event.target.value], backend: form.elements.backend.value });
+        fillForm(form, { ...presets[event.target.value], backend: form.elements.backend.value, gpu_kernels: form.elements.gpu_kernels.value });
     }
     saveToUrl(form, presets);
     $('settings-note').hidden = !(applied && state !== 'idle' && !sameConfig(readForm(form), applied));

@@ -2,12 +2,15 @@
 // CHUNK_MS and reports to the page with typed messages. Between chunks it
 // yields to the event loop, so pause, stop and reset take effect within one chunk.
 //
-// Page → worker: create {text, config, tag} · start · pause · stop
+// Page → worker: create {text, config, tag, decisions?, remeasure?, calibrate?} · start · pause · stop
 //                sample {temperature?, count?, prefix?, hideExisting?} (each kept until changed)
 //                export {tag?} · import {bytes} · inspect {word} · restore {lr}
 //                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
-// Worker → page: ready {presets, threads, threadsReason} · backend {backend, reason, threads} · dataset {stats}
+// Worker → page: ready {presets, threads, threadsReason} · dataset {stats}
+//                backend {backend, reason, threads, summary, measured, details, cached, measurable}
+//                measuring {}: auto is timing both backends · decision {key, rates}: the rates
+//                it measured, for the page's cache (client.js)
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
@@ -23,7 +26,16 @@
 // The CPU path is the threaded wasm build (pkg-threads/, a rayon pool of workers)
 // where the page is cross-origin isolated, else the single-threaded one (pkg/).
 // `?threads=N` on this script's URL caps the pool (1: the single-threaded build).
+//
+// `auto` (src/backend/auto.rs has the rule): no WebGPU adapter, or a fallback
+// (software) one, means the CPU; on a hardware adapter both backends train the
+// actual config on scratch trainers for a moment (bench, below) and the faster
+// one trains. A `create` brings the page's cached rates (`decisions`, keyed by
+// adapter and model shape; workers have no localStorage), so a known pair does
+// not race again unless `remeasure`; `calibrate: 'force'` races on a fallback
+// adapter too (tests, and whoever wants to see the numbers).
 
+import { adapterFacts, adapterLines } from './adapter.js';
 import { loadWasm } from './wasm.js';
 
 const CHUNK_MS = 80;
@@ -50,6 +62,8 @@ const nextChunk = (chunk, rate) => Math.max(1, Math.min(chunk * 2, Math.round(ra
 
 let trainer = null;
 let text = null;
+/** auto's measured rates by decisionKey, as the page last sent them plus those measured since. */
+let decisions = {};
 let sampling = { count: SAMPLE_COUNT, temperature: 1, prefix: '', hideExisting: false };
 let state = 'idle'; // idle | running | paused | done
 let elapsedMs = 0;
@@ -86,14 +100,91 @@ async function sendEmbedding(t) {
     post({ type: 'embedding', points: await t.embedding() });
 }
 
+/** Scratch trainers train this many steps at most: the timing, never the schedule's end, stops them. */
+const SCRATCH_STEPS = 1e9;
+
+/** The cache key of a measurement: the adapter, the model's shape and the CPU's threads. */
+function decisionKey(facts, c, vocabSize) {
+    const adapter = [facts.vendor, facts.architecture, facts.description, facts.fallback ? 'fallback' : 'hardware'].join('/');
+    const model = `T${c.block_size} E${c.n_embd} H${c.n_hidden}${c.direct ? ' direct' : ''} V${vocabSize} B${c.batch_size} ${c.optimizer} ${c.gpu_kernels}`;
+    return `${adapter} | ${model} | ${wasm.threads} threads`;
+}
+
+/** Steps/s of each backend on `config`, on scratch trainers freed afterwards: {cpu, gpu}. */
+async function race(bytes, config, cpu) {
+    const { seconds, warmupSteps } = wasm.pkg.calibrationBudget();
+    const warmup = { ms: 0, steps: warmupSteps };
+    const rates = { cpu: (await bench(cpu, seconds / 2, warmup)).stepsPerSec };
+    const gpu = await wasm.pkg.Trainer.createOn(new Uint8Array(bytes), config, 'webgpu');
+    try {
+        rates.gpu = (await bench(gpu, seconds / 2, warmup)).stepsPerSec;
+    } finally {
+        gpu.free();
+    }
+    return rates;
+}
+
+/**
+ * Where a `create` trains ("cpu" or "webgpu") and what the badge says about it:
+ * {device, badge: {summary, measured, details, cached, measurable}}.
+ */
+async function chooseDevice(bytes, config, { remeasure = false, calibrate = '' }) {
+    const choice = config?.backend ?? 'auto';
+    // The settings' CPU needs no adapter: asking for one could start a GPU process for nothing.
+    const facts = choice === 'cpu' ? null : await adapterFacts();
+    const details = adapterLines(facts);
+    const label = facts?.available ? facts.label : null;
+    const decide = (found, more = {}) => {
+        const d = wasm.pkg.chooseBackend(found, wasm.threads);
+        return {
+            device: d.backend === 'gpu' ? 'webgpu' : 'cpu',
+            badge: { summary: d.summary, measured: d.measured, cached: false, measurable: false, ...more, details: [...details, ...(more.details ?? [])] },
+        };
+    };
+    if (choice !== 'auto') return decide({ kind: 'chosen', backend: choice === 'webgpu' ? 'gpu' : 'cpu', adapter: choice === 'webgpu' ? label : null });
+    if (!facts.available) return decide({ kind: 'noGpu' });
+    if (facts.fallback && calibrate !== 'force') return decide({ kind: 'software', adapter: label });
+    const scratch = { ...config, eval_every: 0, steps: SCRATCH_STEPS };
+    const cpu = await wasm.pkg.Trainer.createOn(new Uint8Array(bytes), scratch, 'cpu');
+    try {
+        const key = decisionKey(facts, cpu.config(), cpu.dataset().vocabSize);
+        const known = remeasure ? null : decisions[key];
+        if (known) return decide({ kind: 'measured', adapter: label, rates: known.rates }, { cached: true, measurable: true });
+        let rates;
+        post({ type: 'measuring' });
+        try {
+            rates = await race(bytes, scratch, cpu);
+        } catch (err) {
+            return decide({ kind: 'broken', adapter: label }, { details: [`WebGPU: ${err?.message ?? err}`] });
+        }
+        decisions[key] = { rates };
+        post({ type: 'decision', key, rates });
+        return decide({ kind: 'measured', adapter: label, rates }, { measurable: true });
+    } finally {
+        cpu.free();
+    }
+}
+
+/**
+ * The badge's facts for the page: the device in use, why, and the details
+ * behind it. Without `badge`, the GPU was lost mid-run: the trainer's reason
+ * (the driver's words and the checkpoint's step) goes behind the disclosure.
+ */
+function backendMessage(t, badge) {
+    const lost = { summary: 'WebGPU stopped working, so training went on on your CPU from the last checkpoint.', details: [t.backendReason()] };
+    const about = badge ?? lost;
+    const device = t.backend() === 'webgpu' ? `GPU kernels: ${t.kernelSet()}` : `CPU threads: ${wasm.reason}`;
+    return { type: 'backend', backend: t.backend(), reason: t.backendReason(), threads: wasm.threads, ...about, details: [...about.details, device] };
+}
+
 /// Replaces the trainer with `next` and tells the page everything about it.
-async function adopt(next, tag) {
+async function adopt(next, tag, badge) {
     const old = trainer;
     trainer = next;
     old?.free();
     elapsedMs = 0;
     const config = next.config();
-    post({ type: 'backend', backend: next.backend(), reason: next.backendReason(), threads: wasm.threads });
+    post(backendMessage(next, badge));
     post({ type: 'dataset', stats: next.dataset() });
     post({ type: 'config', config, about: tag });
     const initialLoss = await next.evaluateSplit('dev');
@@ -104,23 +195,29 @@ async function adopt(next, tag) {
     setState(next.done() ? 'done' : 'idle');
 }
 
-async function create(bytes, config, tag) {
-    const next = await wasm.pkg.Trainer.create(new Uint8Array(bytes), config);
+/** A trainer of `config` on `bytes`, on the device `chooseDevice` picks: {next, badge}. */
+async function build(bytes, config, options = {}) {
+    const { device, badge } = await chooseDevice(bytes, config, options);
+    return { next: await wasm.pkg.Trainer.createOn(new Uint8Array(bytes), config, device), badge };
+}
+
+async function create(bytes, config, tag, options) {
+    const { next, badge } = await build(bytes, config, options);
     text = bytes;
-    await adopt(next, tag);
+    await adopt(next, tag, badge);
 }
 
 async function importWeights(bytes) {
     const fileConfig = wasm.pkg.weightsConfig(new Uint8Array(bytes));
-    const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto' };
-    const next = await wasm.pkg.Trainer.create(new Uint8Array(text), config);
+    const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto', gpu_kernels: trainer?.config().gpu_kernels ?? 'auto' };
+    const { next, badge } = await build(text, config);
     try {
         next.importWeights(new Uint8Array(bytes));
     } catch (err) {
         next.free();
         throw err;
     }
-    await adopt(next, 'import');
+    await adopt(next, 'import', badge);
     post({ type: 'imported', step: next.step() });
 }
 
@@ -165,7 +262,7 @@ async function run() {
         }
         if (t.backend() !== backend) { // the GPU was lost: on the CPU from a checkpoint
             backend = t.backend();
-            post({ type: 'backend', backend, reason: t.backendReason(), threads: wasm.threads });
+            post(backendMessage(t));
             rewound(t);
             continue;
         }
@@ -208,17 +305,22 @@ async function onScratch(type, bytes, config, measure) {
     }
 }
 
-/** Steps/s over about `seconds` after a one-second warm-up, in chunks sized as `run` sizes them. */
-async function bench(t, seconds) {
+/**
+ * Steps/s over about `seconds`, in chunks sized as `run` sizes them, after a
+ * warm-up of `warmup.steps` steps and then `warmup.ms` milliseconds (the bench
+ * page: one second; auto's calibration: a few steps).
+ */
+async function bench(t, seconds, warmup = { ms: 1000, steps: 0 }) {
     let chunk = 1;
     let steps = 0;
+    if (warmup.steps) await t.train(warmup.steps);
     let started = performance.now();
-    for (let warm = true; ; ) {
+    for (let warm = warmup.ms > 0; ; ) {
         const t0 = performance.now();
         await t.train(chunk);
         steps += chunk;
         chunk = nextChunk(chunk, chunk / Math.max(performance.now() - t0, 1e-3) * 1000);
-        if (warm && performance.now() - started > 1000) {
+        if (warm && performance.now() - started > warmup.ms) {
             [warm, steps, started] = [false, 0, performance.now()];
         } else if (!warm && performance.now() - started > seconds * 1000) break;
     }
@@ -248,7 +350,10 @@ async function timeToTarget(t, targets, evalEvery, limit) {
 }
 
 const handlers = {
-    create: ({ text: bytes, config, tag }) => exclusive(() => create(bytes, config, tag).catch((err) => report(tag, err))),
+    create: ({ text: bytes, config, tag, decisions: cached, remeasure, calibrate }) => {
+        if (cached) decisions = { ...cached, ...decisions };
+        return exclusive(() => create(bytes, config, tag, { remeasure, calibrate }).catch((err) => report(tag, err)));
+    },
     // After any create before it; the loop itself is not awaited, or it would block the queue.
     start: () => exclusive(() => {
         if (trainer && (state === 'idle' || state === 'paused')) run();

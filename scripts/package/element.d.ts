@@ -14,6 +14,8 @@ export class MakemoreTrainer extends HTMLElement {
     readonly losses: DoneDetail | null;
     start(): void;
     pause(): void;
+    /** Times both backends on this model again (auto, on a GPU) and rebuilds the model. */
+    measureAgain(): void;
     /** The settings object sent to the worker, read from the attributes. */
     config(): Record<string, unknown>;
 }

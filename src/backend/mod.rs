@@ -8,6 +8,7 @@ use crate::data::SplitName;
 use crate::model::Params;
 use crate::Result;
 
+pub mod auto;
 pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -1,13 +1,18 @@
-//! Picks the device a page trains on and says why.
+//! Opens the device a page trains on and says why; the page's worker asks
+//! [`choose_backend`] what `auto` means once it has timed both.
 
+use wasm_bindgen::prelude::*;
+
+use crate::backend::auto::{self, Found};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::GpuBackend;
-use crate::backend::{Backend, BackendKind, OptState};
+use crate::backend::{Backend, BackendKind, KernelSet, OptState};
 use crate::config::TrainConfig;
 use crate::data::{Dataset, SplitName};
 use crate::model::Params;
 use crate::web::config::BackendChoice;
 use crate::{Error, Result};
+use serde::Serialize;
 
 /// The backends a page can train on, behind one type. There is one per trainer,
 /// moved once, so the variants' sizes do not matter.
@@ -32,14 +37,22 @@ pub struct Opened {
     pub reason: String,
 }
 
-/// Opens the backend `choice` asks for. `Auto` falls back to the CPU whenever
-/// WebGPU fails, and the reason says why; `Webgpu` fails instead.
-pub async fn open(choice: BackendChoice, data: &Dataset, params: Params, cfg: &TrainConfig) -> Result<Opened> {
+/// Opens the backend `choice` asks for, with the WGSL `kernels` forced or left to
+/// the adapter. `Auto` here falls back to the CPU whenever WebGPU fails, and the
+/// reason says why (the worker measures before it asks, see [`choose_backend`]);
+/// `Webgpu` fails instead.
+pub async fn open(
+    choice: BackendChoice,
+    kernels: Option<KernelSet>,
+    data: &Dataset,
+    params: Params,
+    cfg: &TrainConfig,
+) -> Result<Opened> {
     let cpu = |params, reason: String| Ok(Opened { backend: cpu_backend(data, params, cfg)?, reason });
     match choice {
         BackendChoice::Cpu => cpu(params, "chosen in the settings".into()),
-        BackendChoice::Webgpu => webgpu(data, params, cfg).await,
-        BackendChoice::Auto => match webgpu(data, params.clone(), cfg).await {
+        BackendChoice::Webgpu => webgpu(data, params, cfg, kernels).await,
+        BackendChoice::Auto => match webgpu(data, params.clone(), cfg, kernels).await {
             Ok(opened) => Ok(opened),
             Err(e) => cpu(params, format!("WebGPU is unavailable: {}", gpu_message(&e))),
         },
@@ -58,7 +71,7 @@ pub fn gpu_message(e: &Error) -> String {
     }
 }
 
-async fn webgpu(data: &Dataset, params: Params, cfg: &TrainConfig) -> Result<Opened> {
+async fn webgpu(data: &Dataset, params: Params, cfg: &TrainConfig, kernels: Option<KernelSet>) -> Result<Opened> {
     let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or_default();
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).unwrap_or_default();
     if gpu.is_undefined() || gpu.is_null() {
@@ -68,8 +81,32 @@ async fn webgpu(data: &Dataset, params: Params, cfg: &TrainConfig) -> Result<Ope
                 .into(),
         ));
     }
-    let backend = GpuBackend::new(data, params, cfg).await?;
+    let backend = GpuBackend::open(data, params, cfg, kernels).await?;
     Ok(Opened { backend: AnyBackend::Gpu(backend), reason: "the browser's WebGPU adapter is in use".into() })
+}
+
+/// What `auto` chooses for `found` (a `backend::auto::Found` as a plain object:
+/// `{kind: "noGpu" | "broken" | "software" | "measured" | "chosen", adapter?, rates?: {cpu, gpu}, backend?}`)
+/// with the CPU on `threads` threads: `{backend: "cpu" | "gpu", summary, measured}`.
+#[wasm_bindgen(js_name = chooseBackend)]
+pub fn choose_backend(found: JsValue, threads: usize) -> std::result::Result<JsValue, JsError> {
+    let found: Found = serde_wasm_bindgen::from_value(found).map_err(|e| Error::config("found", e.to_string()))?;
+    let decision = auto::decide(&found, threads, "WebGPU");
+    decision.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The calibration's budget, `{seconds, warmupSteps}`: both backends together
+/// train for about `seconds`, each after `warmupSteps` untimed steps.
+#[wasm_bindgen(js_name = calibrationBudget)]
+pub fn calibration_budget() -> std::result::Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Budget {
+        seconds: f64,
+        warmup_steps: u64,
+    }
+    let budget = Budget { seconds: auto::BUDGET_SECONDS, warmup_steps: auto::WARMUP_STEPS };
+    budget.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
 impl Backend for AnyBackend {

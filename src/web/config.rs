@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::backend::KernelSet;
 use crate::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
 use crate::{Error, Result};
 
@@ -14,7 +15,9 @@ pub const DEFAULT_PRESET: &str = "e01";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
-    /// WebGPU where it works, the CPU otherwise.
+    /// The faster of the two on this model, measured (see `backend::auto`); the
+    /// CPU where there is no GPU or only a software one. The page's worker
+    /// measures; the wasm API alone opens WebGPU where it works.
     #[default]
     Auto,
     Webgpu,
@@ -28,6 +31,10 @@ pub enum BackendChoice {
 pub struct WebConfig {
     pub preset: Option<String>,
     pub backend: Option<BackendChoice>,
+    /// The WGSL kernel set: "software" or "hardware"; "auto" or absent lets the
+    /// adapter decide.
+    #[serde(default, deserialize_with = "kernels_or_auto", serialize_with = "auto_if_none")]
+    pub gpu_kernels: Option<KernelSet>,
     pub block_size: Option<usize>,
     pub n_embd: Option<usize>,
     pub n_hidden: Option<usize>,
@@ -61,12 +68,28 @@ fn shortest<S: serde::Serializer>(v: &Option<f32>, s: S) -> std::result::Result<
     }
 }
 
+/// A kernel set, or "auto" (and "" from an empty form field) for none.
+fn kernels_or_auto<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<KernelSet>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("auto" | "") => Ok(None),
+        Some(name) => name.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("{name:?} is not a kernel set; use auto, software or hardware"))
+        }),
+    }
+}
+
+/// None as "auto", so the page's form and URL show the same word.
+fn auto_if_none<S: serde::Serializer>(v: &Option<KernelSet>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v.map_or("auto", KernelSet::name))
+}
+
 /// Settings with every field decided and checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
     /// The preset named in the settings, if any.
     pub preset: Option<String>,
     pub backend: BackendChoice,
+    pub kernels: Option<KernelSet>,
     pub model: ModelConfig,
     pub train: TrainConfig,
 }
@@ -126,7 +149,13 @@ impl WebConfig {
         set(&mut train.eval_every, self.eval_every);
         model.validate()?;
         train.validate().map_err(flat_field)?;
-        Ok(Resolved { preset: self.preset.clone(), backend: self.backend.unwrap_or_default(), model, train })
+        Ok(Resolved {
+            preset: self.preset.clone(),
+            backend: self.backend.unwrap_or_default(),
+            kernels: self.gpu_kernels,
+            model,
+            train,
+        })
     }
 }
 
@@ -144,6 +173,7 @@ impl Resolved {
         WebConfig {
             preset: self.preset.clone(),
             backend: Some(self.backend),
+            gpu_kernels: self.kernels,
             block_size: Some(m.block_size),
             n_embd: Some(m.n_embd),
             n_hidden: Some(m.n_hidden),
@@ -224,6 +254,20 @@ mod tests {
         // Fits with a small vocabulary, not with a large one.
         let wide = parse_json(r#"{"n_embd": 1024, "n_hidden": 8000, "block_size": 8}"#).unwrap();
         assert_eq!(field_of(wide.resolve().unwrap().with_vocab(1000)), "n_hidden");
+    }
+
+    #[test]
+    fn the_kernel_set_is_optional_and_auto_reads_as_none() {
+        let r = parse_json(r#"{"gpu_kernels": "hardware"}"#).unwrap().resolve().unwrap();
+        assert_eq!(r.kernels, Some(KernelSet::Hardware));
+        assert_eq!(serde_json::to_value(r.to_web()).unwrap()["gpu_kernels"], "hardware");
+        for auto in [r#"{"gpu_kernels": "auto"}"#, r#"{"gpu_kernels": ""}"#, "{}"] {
+            let r = parse_json(auto).unwrap().resolve().unwrap();
+            assert_eq!(r.kernels, None, "{auto}");
+            assert_eq!(serde_json::to_value(r.to_web()).unwrap()["gpu_kernels"], "auto");
+        }
+        let bad = parse_json(r#"{"gpu_kernels": "fast"}"#).unwrap_err().to_string();
+        assert!(bad.starts_with("config `gpu_kernels`: \"fast\" is not a kernel set"), "{bad}");
     }
 
     #[test]

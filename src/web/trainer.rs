@@ -16,7 +16,7 @@ use crate::model::{Params, Tensor};
 use crate::sample::{sample, sample_with, Request};
 use crate::train;
 use crate::web::backend::{cpu_backend, gpu_message, open, AnyBackend};
-use crate::web::config::{parse, Resolved, WebConfig};
+use crate::web::config::{parse, BackendChoice, Resolved, WebConfig};
 use crate::web::embedding::{project, Projection};
 use crate::weights::{self, Checkpoint};
 use crate::Error;
@@ -150,11 +150,28 @@ impl Trainer {
     /// list, one word per line) and a freshly initialised model from `config`
     /// (a plain object of settings; see `presetConfigs()` for every key).
     pub async fn create(text: JsValue, config: JsValue) -> Result<Trainer, JsError> {
+        Ok(Self::build(text, config, None).await?)
+    }
+
+    /// Like `create`, but trains on `backend` ("cpu" or "webgpu") while `config()`
+    /// keeps the settings' own choice: the worker's measured `auto`.
+    #[wasm_bindgen(js_name = createOn)]
+    pub async fn create_on(text: JsValue, config: JsValue, backend: String) -> Result<Trainer, JsError> {
+        let device = match backend.as_str() {
+            "cpu" => BackendChoice::Cpu,
+            "webgpu" => BackendChoice::Webgpu,
+            other => return Err(Error::config("backend", format!("{other:?}: create on cpu or webgpu")).into()),
+        };
+        Ok(Self::build(text, config, Some(device)).await?)
+    }
+
+    async fn build(text: JsValue, config: JsValue, device: Option<BackendChoice>) -> crate::Result<Trainer> {
         let settings = read_config(config)?.resolve()?;
         let data = Dataset::new(&text_bytes(&text)?, settings.model.block_size, settings.train.split_seed)?;
         let settings = settings.with_vocab(data.vocab.len())?;
         let params = Params::init(&settings.model, settings.train.init, settings.train.seed)?;
-        let opened = open(settings.backend, &data, params.clone(), &settings.train).await?;
+        let choice = device.unwrap_or(settings.backend);
+        let opened = open(choice, settings.kernels, &data, params.clone(), &settings.train).await?;
         let mut run = train::Trainer::new(opened.backend, settings.train.clone());
         run.keep(params);
         Ok(Trainer {
@@ -388,6 +405,15 @@ impl Trainer {
         }
     }
 
+    /// The WGSL kernel set the GPU runs ("software" or "hardware"), or "" on the CPU.
+    #[wasm_bindgen(js_name = kernelSet)]
+    pub fn kernel_set(&self) -> String {
+        match &self.run.backend {
+            AnyBackend::Gpu(gpu) => gpu.kernel_set().name().into(),
+            AnyBackend::Cpu(_) => String::new(),
+        }
+    }
+
     /// Why this backend is in use (for example, why WebGPU was not).
     #[wasm_bindgen(js_name = backendReason)]
     pub fn backend_reason(&self) -> String {
@@ -470,6 +496,7 @@ pub fn weights_config(bytes: &[u8]) -> Result<JsValue, JsError> {
     let resolved = Resolved {
         preset: None,
         backend: Default::default(),
+        kernels: None,
         model: ck.params.cfg,
         train: ck.train.unwrap_or_default(),
     };

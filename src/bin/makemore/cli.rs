@@ -8,9 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use makemore::backend::auto::{self, Found, Rates};
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
-use makemore::backend::Backend;
+use makemore::backend::{Backend, BackendKind, KernelSet};
 use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
 use makemore::inspect::inspect;
@@ -135,9 +136,15 @@ struct TrainArgs {
     /// Seed of the word shuffle before the split (the notebook's 42).
     #[arg(long)]
     split_seed: Option<u64>,
-    /// cpu | gpu
+    /// cpu | gpu | auto (auto: the CPU on a software adapter or none, else the faster of the two, measured)
     #[arg(long, default_value = "cpu")]
     backend: String,
+    /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
+    #[arg(long)]
+    kernels: Option<KernelSet>,
+    /// With --backend auto, time both backends even on a software adapter.
+    #[arg(long)]
+    race: bool,
     #[arg(long, value_name = "eval_every", allow_negative_numbers = true)]
     eval_every: Option<u64>,
     /// Write the trained model (safetensors) here.
@@ -221,14 +228,68 @@ async fn train_cmd(args: &TrainArgs) -> Result<()> {
     let data = Dataset::new(&text, args.block_size()?, args.split_seed.unwrap_or(42))?;
     let (mcfg, tcfg) = args.resolve(data.vocab.len())?;
     let params = Params::init(&mcfg, tcfg.init, tcfg.seed)?;
+    let gpu = || GpuBackend::open(&data, params.clone(), &tcfg, args.kernels);
     match args.backend.as_str() {
-        "cpu" => run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg).await,
-        "gpu" => run_training(args, &data, GpuBackend::new(&data, params, &tcfg).await?, tcfg).await,
-        other => Err(Error::config("backend", format!("{other:?} is not available; use cpu or gpu"))),
+        "cpu" => run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg, None).await,
+        "gpu" => run_training(args, &data, gpu().await?, tcfg, None).await,
+        "auto" => {
+            let (decision, found, details) = auto_choice(args, &data, &params, &tcfg).await?;
+            if !args.json {
+                eprintln!("{}", decision.summary);
+                for line in decision.measured.iter().chain(&details) {
+                    eprintln!("  {line}");
+                }
+            }
+            let calibration =
+                json!({"found": found, "choice": decision.backend, "summary": decision.summary, "details": details});
+            match decision.backend {
+                BackendKind::Gpu => run_training(args, &data, gpu().await?, tcfg, Some(calibration)).await,
+                BackendKind::Cpu => {
+                    run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg, Some(calibration)).await
+                }
+            }
+        }
+        other => Err(Error::config("backend", format!("{other:?} is not available; use cpu, gpu or auto"))),
     }
 }
 
-async fn run_training<B: Backend>(args: &TrainArgs, data: &Dataset, backend: B, cfg: TrainConfig) -> Result<()> {
+/// `--backend auto`: what was found, the choice, and any driver error behind it.
+/// Both backends are scratch (the run starts fresh from `params` on the choice).
+async fn auto_choice(
+    args: &TrainArgs,
+    data: &Dataset,
+    params: &Params,
+    cfg: &TrainConfig,
+) -> Result<(auto::Decision, Found, Option<String>)> {
+    let threads = rayon::current_num_threads();
+    let (found, details) = match GpuBackend::open(data, params.clone(), cfg, args.kernels).await {
+        Err(e) => (Found::NoGpu, Some(e.to_string())),
+        Ok(gpu) if gpu.adapter().software && !args.race => {
+            (Found::Software { adapter: gpu.adapter().name.clone() }, None)
+        }
+        Ok(mut gpu) => {
+            let adapter = gpu.adapter().name.clone();
+            let clock = Instant::now();
+            let now = || clock.elapsed().as_secs_f64();
+            let each = auto::BUDGET_SECONDS / 2.0;
+            let mut cpu = CpuBackend::new(data, params.clone(), cfg)?;
+            let cpu_rate = auto::measure(&mut cpu, cfg.lr, each, now).await?;
+            match auto::measure(&mut gpu, cfg.lr, each, now).await {
+                Ok(gpu_rate) => (Found::Measured { adapter, rates: Rates { cpu: cpu_rate, gpu: gpu_rate } }, None),
+                Err(e) => (Found::Broken { adapter }, Some(e.to_string())),
+            }
+        }
+    };
+    Ok((auto::decide(&found, threads, "GPU"), found, details))
+}
+
+async fn run_training<B: Backend>(
+    args: &TrainArgs,
+    data: &Dataset,
+    backend: B,
+    cfg: TrainConfig,
+    calibration: Option<serde_json::Value>,
+) -> Result<()> {
     let out = |v: serde_json::Value| {
         if args.json {
             println!("{v}");
@@ -265,8 +326,8 @@ async fn run_training<B: Backend>(args: &TrainArgs, data: &Dataset, backend: B, 
     let start = Instant::now();
     let mut train_secs = 0.0;
     let chunk = match tr.backend.kind() {
-        makemore::backend::BackendKind::Cpu => 50,
-        makemore::backend::BackendKind::Gpu => 500,
+        BackendKind::Cpu => 50,
+        BackendKind::Gpu => 500,
     };
     let mut diverged = None;
     while !tr.done() {
@@ -324,7 +385,7 @@ async fn run_training<B: Backend>(args: &TrainArgs, data: &Dataset, backend: B, 
             "event": "summary", "initial_loss": initial, "train_loss": losses.train, "dev_loss": losses.dev,
             "test_loss": losses.test, "steps": tr.step, "seconds": seconds, "train_seconds": train_secs,
             "examples_per_sec": ex_per_sec, "backend": tr.backend.kind().name(),
-            "diverged": diverged.as_ref().map(|e| e.to_string()),
+            "diverged": diverged.as_ref().map(|e| e.to_string()), "calibration": calibration,
         }));
     } else {
         eprintln!(

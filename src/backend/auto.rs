@@ -1,0 +1,254 @@
+//! The `auto` backend rule, written once for the page, the element and the CLI.
+//!
+//! * No GPU adapter (or one that cannot train): the CPU.
+//! * A software (CPU-emulated) adapter — WebGPU's fallback adapter, wgpu's
+//!   `DeviceType::Cpu` (SwiftShader, lavapipe, WARP): the CPU, without a race,
+//!   since such an adapter runs on the same cores with more overhead.
+//! * A hardware adapter: both backends train the actual config for a moment
+//!   (after [`WARMUP_STEPS`] untimed steps, within [`BUDGET_SECONDS`] in all) and
+//!   the faster one trains. Both train the same batches (`rng::batch_index` hashes
+//!   the step), so the choice never changes the numbers, only the time.
+//!
+//! Callers time the backends (the CLI with [`measure`], the page's worker with
+//! its bench helper) and ask [`decide`] for the choice and the plain sentence.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, BackendKind};
+use crate::Result;
+
+/// The whole calibration's time, both backends together, warm-up excluded.
+pub const BUDGET_SECONDS: f64 = 1.5;
+/// Steps each backend runs untimed before the clock starts (pipeline compilation,
+/// first uploads, thread pool start).
+pub const WARMUP_STEPS: u64 = 3;
+
+/// Steps per second each backend reached on the actual config.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub cpu: f64,
+    pub gpu: f64,
+}
+
+/// What the caller found out about the GPU before choosing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Found {
+    /// No adapter (or no WebGPU at all).
+    NoGpu,
+    /// An adapter that failed to open a device or build the model.
+    Broken { adapter: String },
+    /// A software adapter, not raced.
+    Software { adapter: String },
+    /// Both backends timed.
+    Measured { adapter: String, rates: Rates },
+    /// The settings chose the backend; `adapter` names the GPU when it is the GPU.
+    Chosen { backend: BackendKind, adapter: Option<String> },
+}
+
+/// The backend `auto` trains on and why, in plain words.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub backend: BackendKind,
+    /// One or two plain sentences for a lesson reader.
+    pub summary: String,
+    /// Where both were timed: "WebGPU (nvidia ampere): 14,200 steps/s · CPU 3,100 steps/s → WebGPU".
+    pub measured: Option<String>,
+}
+
+/// "2 threads", "1 thread".
+fn threads_phrase(threads: usize) -> String {
+    if threads == 1 {
+        "1 thread".into()
+    } else {
+        format!("{threads} threads")
+    }
+}
+
+/// A rate rounded to whole steps, with thousands separators: "14,200".
+pub fn grouped(rate: f64) -> String {
+    let digits = format!("{:.0}", rate.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The choice for what was `found`, with the CPU on `threads` threads; `gpu` names
+/// the GPU path ("WebGPU" in a browser, "GPU" natively). A tie goes to the CPU.
+pub fn decide(found: &Found, threads: usize, gpu: &str) -> Decision {
+    let cpu = format!("your CPU ({})", threads_phrase(threads));
+    let (backend, summary, measured) = match found {
+        Found::NoGpu => (BackendKind::Cpu, format!("No GPU found, so this trains on {cpu}."), None),
+        Found::Broken { adapter } => (
+            BackendKind::Cpu,
+            format!("Your GPU ({adapter}) could not train this model, so this trains on {cpu}."),
+            None,
+        ),
+        Found::Software { adapter } => (
+            BackendKind::Cpu,
+            format!(
+                "Only a software GPU is available ({adapter}, a fallback adapter that emulates a GPU on the \
+                 CPU), so this trains on {cpu} directly."
+            ),
+            None,
+        ),
+        Found::Measured { adapter, rates } => {
+            let faster = if rates.gpu > rates.cpu { BackendKind::Gpu } else { BackendKind::Cpu };
+            let name = |k: BackendKind| if k == BackendKind::Gpu { gpu.to_string() } else { "CPU".to_string() };
+            let line = format!(
+                "{gpu} ({adapter}): {} steps/s · CPU {} steps/s → {}",
+                grouped(rates.gpu),
+                grouped(rates.cpu),
+                name(faster)
+            );
+            let summary = match faster {
+                BackendKind::Gpu => {
+                    format!("Your GPU ({adapter}) trained this model faster than {cpu}, so this trains on the GPU.")
+                }
+                BackendKind::Cpu => {
+                    format!("{cpu} trained this model faster than your GPU ({adapter}), so this trains on the CPU.")
+                }
+            };
+            (faster, capitalised(&summary), Some(line))
+        }
+        Found::Chosen { backend: BackendKind::Gpu, adapter } => {
+            let on = adapter.as_ref().map_or(String::new(), |a| format!(" ({a})"));
+            (BackendKind::Gpu, format!("This trains on {gpu}{on}, as chosen in the settings."), None)
+        }
+        Found::Chosen { backend: BackendKind::Cpu, .. } => {
+            (BackendKind::Cpu, format!("This trains on {cpu}, as chosen in the settings."), None)
+        }
+    };
+    Decision { backend, summary, measured }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// Steps per second of `backend` over about `seconds` of training, after
+/// [`WARMUP_STEPS`] untimed steps, at learning rate `lr`. `now` reads a clock in
+/// seconds (natively `Instant`, in a browser `performance.now()`). The backend
+/// is scratch: its parameters have moved, so train the real run on a fresh one.
+pub async fn measure<B: Backend>(backend: &mut B, lr: f32, seconds: f64, now: impl Fn() -> f64) -> Result<f64> {
+    let mut step = 0;
+    backend.train(step, &vec![lr; WARMUP_STEPS as usize]).await?;
+    step += WARMUP_STEPS;
+    let (started, mut timed, mut chunk) = (now(), 0u64, 1u64);
+    while now() - started < seconds {
+        let t0 = now();
+        backend.train(step, &vec![lr; chunk as usize]).await?;
+        step += chunk;
+        timed += chunk;
+        // Chunks of about a tenth of the time, at most twice the last.
+        let rate = chunk as f64 / (now() - t0).max(1e-6);
+        chunk = ((rate * seconds / 10.0) as u64).clamp(1, chunk * 2);
+    }
+    Ok(timed as f64 / (now() - started).max(1e-9))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R: fn(f64, f64) -> Rates = |cpu, gpu| Rates { cpu, gpu };
+
+    fn measured(cpu: f64, gpu: f64) -> Decision {
+        decide(&Found::Measured { adapter: "nvidia ampere".into(), rates: R(cpu, gpu) }, 2, "WebGPU")
+    }
+
+    #[test]
+    fn the_faster_measured_backend_wins_and_a_tie_goes_to_the_cpu() {
+        let d = measured(3100.0, 14200.0);
+        assert_eq!(d.backend, BackendKind::Gpu);
+        assert_eq!(d.measured.as_deref(), Some("WebGPU (nvidia ampere): 14,200 steps/s · CPU 3,100 steps/s → WebGPU"));
+        assert!(d.summary.starts_with("Your GPU (nvidia ampere) trained this model faster"), "{}", d.summary);
+        let d = measured(5000.0, 40.6);
+        assert_eq!(d.backend, BackendKind::Cpu);
+        assert_eq!(d.measured.as_deref(), Some("WebGPU (nvidia ampere): 41 steps/s · CPU 5,000 steps/s → CPU"));
+        assert!(d.summary.starts_with("Your CPU (2 threads) trained this model faster"), "{}", d.summary);
+        assert_eq!(measured(100.0, 100.0).backend, BackendKind::Cpu);
+    }
+
+    #[test]
+    fn no_gpu_or_a_software_one_means_the_cpu_in_plain_words() {
+        let d = decide(&Found::NoGpu, 1, "WebGPU");
+        assert_eq!(
+            (d.backend, d.summary.as_str()),
+            (BackendKind::Cpu, "No GPU found, so this trains on your CPU (1 thread).")
+        );
+        let d = decide(&Found::Software { adapter: "SwiftShader".into() }, 4, "WebGPU");
+        assert_eq!(d.backend, BackendKind::Cpu);
+        assert!(d.summary.contains("software GPU is available (SwiftShader, a fallback adapter"), "{}", d.summary);
+        assert!(d.summary.ends_with("trains on your CPU (4 threads) directly."), "{}", d.summary);
+        assert_eq!(d.measured, None);
+        let d = decide(&Found::Chosen { backend: BackendKind::Gpu, adapter: Some("lavapipe".into()) }, 4, "GPU");
+        assert_eq!(
+            (d.backend, d.summary.as_str()),
+            (BackendKind::Gpu, "This trains on GPU (lavapipe), as chosen in the settings.")
+        );
+    }
+
+    #[test]
+    fn found_reads_from_the_workers_json() {
+        let f: Found =
+            serde_json::from_str(r#"{"kind": "measured", "adapter": "a", "rates": {"cpu": 1, "gpu": 2}}"#).unwrap();
+        assert_eq!(f, Found::Measured { adapter: "a".into(), rates: R(1.0, 2.0) });
+        let f: Found = serde_json::from_str(r#"{"kind": "chosen", "backend": "cpu", "adapter": null}"#).unwrap();
+        assert_eq!(f, Found::Chosen { backend: BackendKind::Cpu, adapter: None });
+        assert_eq!(grouped(1234567.4), "1,234,567");
+        assert_eq!(grouped(999.6), "1,000");
+    }
+
+    /// A backend on a fake clock: each of the first `WARMUP_STEPS` steps takes
+    /// 10 s (a pipeline compile), every later one 1 ms.
+    struct Slow<'a> {
+        clock: &'a std::cell::Cell<f64>,
+        steps: u64,
+    }
+
+    impl Backend for Slow<'_> {
+        fn kind(&self) -> BackendKind {
+            BackendKind::Gpu
+        }
+        async fn train(&mut self, _first: u64, lrs: &[f32]) -> Result<Vec<f32>> {
+            for _ in lrs {
+                self.steps += 1;
+                self.clock.set(self.clock.get() + if self.steps <= WARMUP_STEPS { 10.0 } else { 1e-3 });
+            }
+            Ok(vec![0.0; lrs.len()])
+        }
+        async fn evaluate(&mut self, _: crate::data::SplitName) -> Result<f32> {
+            unreachable!("measure only trains")
+        }
+        async fn params(&mut self) -> Result<crate::model::Params> {
+            unreachable!("measure only trains")
+        }
+        fn set_params(&mut self, _: &crate::model::Params) -> Result<()> {
+            unreachable!("measure only trains")
+        }
+        async fn opt_state(&mut self) -> Result<Option<crate::backend::OptState>> {
+            unreachable!("measure only trains")
+        }
+        fn set_opt_state(&mut self, _: &crate::backend::OptState) -> Result<()> {
+            unreachable!("measure only trains")
+        }
+    }
+
+    #[test]
+    fn measure_leaves_the_warm_up_out_and_keeps_to_its_time() {
+        let clock = std::cell::Cell::new(0.0);
+        let mut slow = Slow { clock: &clock, steps: 0 };
+        let rate = pollster::block_on(measure(&mut slow, 0.1, 0.5, || clock.get())).unwrap();
+        assert!((rate - 1000.0).abs() < 1.0, "{rate}");
+        // 30 s of warm-up, then about half a second (the last chunk may overrun by a tenth).
+        let timed = clock.get() - 30.0;
+        assert!((0.5..0.6).contains(&timed), "{timed}");
+    }
+}
