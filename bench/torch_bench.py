@@ -27,6 +27,14 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
+def set_threads(torch, n):
+    """Runs torch on exactly n threads, or exits: a row on fewer threads than asked
+    would not compare like with like."""
+    torch.set_num_threads(n)
+    if torch.get_num_threads() != n:
+        sys.exit(f"error: asked torch for {n} threads, it runs {torch.get_num_threads()}")
+
+
 def load_words(path):
     try:
         with open(path, encoding="utf-8") as f:
@@ -66,7 +74,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", required=True, help="names file, one word per line")
     ap.add_argument("--config", choices=sorted(CONFIGS), default="lecture")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="torch's intra-op threads (default: every CPU; `makemore bench` passes its own "
+                         "thread count so both rows use the same)")
     how_long = ap.add_mutually_exclusive_group()
     how_long.add_argument("--seconds", type=float, default=5.0,
                           help="measure for about this long after warm-up (default 5)")
@@ -98,7 +108,7 @@ def main():
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(args.threads)
+    set_threads(torch, args.threads)
     torch.manual_seed(42)  # drives torch.randint minibatch sampling
     Xtr, Ytr = torch.tensor(Xtr), torch.tensor(Ytr)
 
@@ -166,7 +176,7 @@ def time_to_target(args):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(args.threads)
+    set_threads(torch, args.threads)
     torch.manual_seed(42)
     Xtr, Ytr, Xdev, Ydev = map(torch.tensor, (Xtr, Ytr, Xdev, Ydev))
     g = torch.Generator().manual_seed(2147483647)

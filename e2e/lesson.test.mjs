@@ -65,7 +65,21 @@ test('the lesson page trains two elements without cross-origin isolation', async
     }
     console.log(`lesson: ${seconds.toFixed(1)} s`, JSON.stringify(results));
     assert.notEqual(results['with-direct'].dev, results['without-direct'].dev);
-    assert.match(await page.textContent('#verdict'), /dev loss is lower/);
+    // The verdict names the model with the lower dev loss, by how much, and both losses, lower first.
+    const [withDev, withoutDev] = [results['with-direct'].dev, results['without-direct'].dev];
+    const verdict = await page.textContent('#verdict');
+    assert.match(verdict, withDev < withoutDev ? /^With direct connections/ : /^Without direct connections/, verdict);
+    const [, by, lower, higher] = verdict.match(/lower by (\d+\.\d+) \((\d+\.\d+) vs (\d+\.\d+)\)/) ?? [];
+    const close = (shown, x) => Math.abs(Number(shown) - x) <= 6e-5; // toFixed(4) rounds by up to 5e-5
+    assert.ok(close(lower, Math.min(withDev, withoutDev)) && close(higher, Math.max(withDev, withoutDev)), verdict);
+    assert.ok(close(by, Math.abs(withDev - withoutDev)), verdict);
+    // Each split's lower loss is the highlighted cell.
+    for (const split of ['train', 'dev', 'test']) {
+        const best = await page.locator(`td.best[data-split="${split}"]`).getAttribute('data-for');
+        const a = results['with-direct'][split];
+        const b = results['without-direct'][split];
+        assert.equal(best, a <= b ? 'with-direct' : 'without-direct', `${split}: ${a} vs ${b}`);
+    }
     await page.screenshot({ path: join(screenshots, 'lesson.png'), fullPage: true });
     assert.deepEqual(errors, []);
     await context.close();

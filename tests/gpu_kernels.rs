@@ -6,6 +6,7 @@
 
 mod gpu_support;
 
+use makemore::backend::cpu::gemm::Packs;
 use makemore::backend::cpu::layers::*;
 use makemore::backend::cpu::{l2_forward_backward, optimizer_step};
 use makemore::backend::Backend;
@@ -87,6 +88,9 @@ fn check(case: Case) {
     assert_eq!(tr.xb, xb, "batch xb");
     assert_eq!(tr.yb, yb, "batch yb");
 
+    // The CPU matmul's workspace.
+    let mut packs = Packs::default();
+
     // embed forward, exactly.
     let mut emb = vec![0.0; b * te];
     embed_forward(&mut emb, p.get(Tensor::C), &xb, e);
@@ -94,15 +98,15 @@ fn check(case: Case) {
 
     // hidden: tanh(emb @ W1 + b1).
     let mut hid = vec![0.0; b * h];
-    linear_forward(&mut hid, &emb, p.get(Tensor::W1), Some(p.get(Tensor::B1)), b, te, h, false);
+    linear_forward(&mut packs, &mut hid, &emb, p.get(Tensor::W1), Some(p.get(Tensor::B1)), b, te, h, false);
     tanh_forward(&mut hid);
     assert_close("h", &tr.h, &hid, REL);
 
     // output (from the GPU's h) and softmax cross-entropy.
     let mut logits = vec![0.0; b * v];
-    linear_forward(&mut logits, &tr.h, p.get(Tensor::W2), Some(p.get(Tensor::B2)), b, h, v, false);
+    linear_forward(&mut packs, &mut logits, &tr.h, p.get(Tensor::W2), Some(p.get(Tensor::B2)), b, h, v, false);
     if m.direct {
-        linear_forward(&mut logits, &emb, p.get(Tensor::W3), None, b, te, v, true);
+        linear_forward(&mut packs, &mut logits, &emb, p.get(Tensor::W3), None, b, te, v, true);
     }
     let rowloss: Vec<f32> = (0..b).map(|r| xent_loss(&logits[r * v..(r + 1) * v], &yb[r..r + 1], v) as f32).collect();
     let ce = softmax_xent(&mut logits, &yb, v, 1.0 / b as f32);
@@ -122,7 +126,17 @@ fn check(case: Case) {
     {
         let (w2, b2) = (r(Tensor::W2), r(Tensor::B2));
         let (mut dw2, mut db2) = (vec![0.0; w2.len()], vec![0.0; b2.len()]);
-        linear_backward(Some(&mut dh), false, Some(&mut dw2), Some(&mut db2), dl, &tr.h, p.get(Tensor::W2), (b, h, v));
+        linear_backward(
+            &mut packs,
+            Some(&mut dh),
+            false,
+            Some(&mut dw2),
+            Some(&mut db2),
+            dl,
+            &tr.h,
+            p.get(Tensor::W2),
+            (b, h, v),
+        );
         want[w2].copy_from_slice(&dw2);
         want[b2].copy_from_slice(&db2);
     }
@@ -132,13 +146,24 @@ fn check(case: Case) {
     if m.direct {
         let w3 = r(Tensor::W3);
         let mut dw3 = vec![0.0; w3.len()];
-        linear_backward(Some(&mut demb), false, Some(&mut dw3), None, dl, &tr.emb, p.get(Tensor::W3), (b, te, v));
+        linear_backward(
+            &mut packs,
+            Some(&mut demb),
+            false,
+            Some(&mut dw3),
+            None,
+            dl,
+            &tr.emb,
+            p.get(Tensor::W3),
+            (b, te, v),
+        );
         want[w3].copy_from_slice(&dw3);
     }
     {
         let (w1, b1) = (r(Tensor::W1), r(Tensor::B1));
         let (mut dw1, mut db1) = (vec![0.0; w1.len()], vec![0.0; b1.len()]);
         linear_backward(
+            &mut packs,
             Some(&mut demb),
             m.direct,
             Some(&mut dw1),

@@ -1,18 +1,26 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! A CPU training step allocates nothing: a call of many steps allocates exactly
-//! as often as a call of one (its result vector), on both the table path and
-//! the embedding path, with SGD and Adam. Counted by a global allocator that
-//! sees every thread, rayon's included.
+//! A CPU training step allocates nothing after the first step of a run, on every
+//! thread count from 1 to at least 8 (more threads than this machine may have
+//! cores): a call of 20 steps allocates exactly once (its result vector), on
+//! the table path and the embedding path, with SGD, Adam and AdamW. Counted by
+//! a global allocator that sees every thread, rayon's included.
+//!
+//! Each pool size runs inside its own rayon pool, so a step's shards are joined
+//! from a pool thread (no job crosses rayon's injector queue, which allocates a
+//! block every few dozen jobs), and futures are polled once with a no-op waker
+//! (no executor allocates either). What remains is the backend's own work.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
 use makemore::config::{Init, ModelConfig, Optimizer, TrainConfig};
 use makemore::data::Dataset;
 use makemore::model::Params;
-use pollster::block_on;
 
 struct Counting;
 
@@ -37,32 +45,56 @@ static GLOBAL: Counting = Counting;
 
 const NAMES: &[u8] = include_bytes!("../data/names.txt");
 
-/// Allocations made by `backend.train` over `steps` steps.
+/// Runs `backend.train` over `steps` steps, polling it once (the CPU backend
+/// never waits): returns the allocations it made.
 fn allocations(backend: &mut CpuBackend, first: u64, steps: usize) -> usize {
     let lrs = vec![0.01f32; steps];
+    let mut cx = Context::from_waker(Waker::noop());
     let before = ALLOCS.load(Ordering::SeqCst);
-    block_on(backend.train(first, &lrs)).unwrap();
-    ALLOCS.load(Ordering::SeqCst) - before
+    let mut train = pin!(backend.train(first, &lrs));
+    let Poll::Ready(losses) = train.as_mut().poll(&mut cx) else { panic!("CpuBackend::train waited") };
+    let made = ALLOCS.load(Ordering::SeqCst) - before;
+    assert_eq!(losses.unwrap().len(), steps, "a step diverged");
+    made
+}
+
+/// Pool sizes: 1 to 8, and every core beyond that.
+fn thread_counts() -> std::ops::RangeInclusive<usize> {
+    1..=std::thread::available_parallelism().map_or(8, |n| n.get().max(8))
 }
 
 #[test]
-fn training_steps_do_not_allocate() {
+fn training_steps_do_not_allocate_after_the_first() {
     let data = Dataset::new(NAMES, 3, 42).unwrap();
-    // Batch 4096 takes the embedding-table path with big matmuls; batch 32 the embedding path.
-    for (batch, emb, hidden, direct, optimizer) in [
-        (4096, 50, 100, false, Optimizer::Sgd),
-        (32, 10, 200, true, Optimizer::Adam),
-        (512, 16, 300, true, Optimizer::Adamw),
-    ] {
-        let m = ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: emb, n_hidden: hidden, direct };
-        let cfg = TrainConfig { batch_size: batch, optimizer, ..TrainConfig::default() };
-        let mut backend = CpuBackend::new(&data, Params::init(&m, Init::Kaiming, 1).unwrap(), &cfg).unwrap();
-        // Warm-up: workspaces grow to size, and so do the matmul's per-thread
-        // packing buffers on each rayon thread that picks up a shard (which thread
-        // does varies, so one step per thread is not enough).
-        allocations(&mut backend, 0, 30);
-        let one = allocations(&mut backend, 30, 1);
-        let many = allocations(&mut backend, 31, 20);
-        assert_eq!(many, one, "batch {batch}: 20 steps allocated {many} times, 1 step {one} times");
+    // Every pool lives to the end: a dropped pool's threads wind down in the background.
+    let mut pools = Vec::new();
+    for threads in thread_counts() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        // A thread allocates as it starts (its handle, its thread-locals), and a new
+        // pool starts its threads in the background: run a job on each of them
+        // first, so that every one has started before anything is counted.
+        pool.broadcast(|_| ());
+        pool.install(|| {
+            // Batch 4096 takes the embedding-table path with big matmuls, split over
+            // every thread; batch 32 the embedding path (W1's matmul blocked) on one
+            // thread; batch 512 the table path with direct connections, split.
+            for (batch, emb, hidden, direct, optimizer, sharded) in [
+                (4096, 50, 100, false, Optimizer::Sgd, true),
+                (32, 10, 200, true, Optimizer::Adam, false),
+                (512, 16, 300, true, Optimizer::Adamw, true),
+            ] {
+                let m =
+                    ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: emb, n_hidden: hidden, direct };
+                let cfg = TrainConfig { batch_size: batch, optimizer, ..TrainConfig::default() };
+                let mut backend = CpuBackend::new(&data, Params::init(&m, Init::Kaiming, 1).unwrap(), &cfg).unwrap();
+                // The first step grows every workspace to its size.
+                allocations(&mut backend, 0, 1);
+                let want_shards = if sharded { threads } else { 1 };
+                assert_eq!(backend.shards_used(), want_shards, "batch {batch} on {threads} threads");
+                let made = allocations(&mut backend, 1, 20);
+                assert_eq!(made, 1, "batch {batch} on {threads} threads: 20 steps after the first allocated {made} times, where only their result vector should");
+            }
+        });
+        pools.push(pool);
     }
 }

@@ -201,7 +201,7 @@ async fn inspector_and_sampling_options_match_the_library() {
 /// tile and block edge, in each operand layout.
 #[wasm_bindgen_test]
 fn gemm_in_wasm_matches_the_definition() {
-    use makemore::backend::cpu::gemm::{gemm, Operand};
+    use makemore::backend::cpu::gemm::{gemm, Operand, Packs};
     let values = |len: usize, seed: u32| -> Vec<f32> {
         (0..len as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
     };
@@ -209,7 +209,14 @@ fn gemm_in_wasm_matches_the_definition() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let (a, b, c0) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
             let mut c = c0.clone();
-            gemm(&mut c, 0.5, Operand { data: &a, t: ta }, Operand { data: &b, t: tb }, (m, k, n));
+            gemm(
+                &mut Packs::default(),
+                &mut c,
+                0.5,
+                Operand { data: &a, t: ta },
+                Operand { data: &b, t: tb },
+                (m, k, n),
+            );
             for i in 0..m {
                 for j in 0..n {
                     let want: f64 = 0.5 * c0[i * n + j] as f64

@@ -2,15 +2,14 @@
 //!
 //! op(b) is packed into panels of NR columns and op(a) into panels of MR rows,
 //! K in blocks of KC, so the MR×NR microkernel streams two small contiguous
-//! panels and keeps its tile of c in registers. The packing buffers are
-//! per-thread and only grow, so a training step allocates nothing (a packed
-//! library matmul allocates them on every call, which also serializes threads
-//! on the allocator's lock in threaded wasm).
+//! panels and keeps its tile of c in registers. The caller owns the packing
+//! buffers ([`Packs`]: one per shard of a step, so whichever thread runs the
+//! shard) and passes them in; they only grow, so once a step of a given shape
+//! has run, the next one allocates nothing (allocating them on every call
+//! would also make the threads of threaded wasm queue on the allocator's lock).
 //!
 //! The microkernel is plain Rust over fixed-size arrays, which LLVM turns into
 //! simd128 in wasm and SSE or, behind a runtime check, AVX2 with FMA natively.
-
-use std::cell::RefCell;
 
 /// Rows and columns of a microkernel tile: 6×16 natively (12 AVX accumulators),
 /// 6×8 in wasm (12 simd128 ones, which the JIT keeps in its 16 vector registers).
@@ -27,9 +26,12 @@ const KC: usize = 256;
 /// Rows of a per-block A pack (MC·KC floats stay in L2).
 const MC: usize = 120;
 
-thread_local! {
-    /// Packed op(a) and op(b) blocks of the current thread.
-    static PACKS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+/// Packed op(a) and op(b) blocks: the workspace of [`gemm`], owned by its
+/// caller. Grows to the largest shape it has packed and stays that size.
+#[derive(Default)]
+pub struct Packs {
+    a: Vec<f32>,
+    b: Vec<f32>,
 }
 
 /// A matrix operand: `data` is (rows, cols) row-major, or its transpose stored
@@ -40,49 +42,55 @@ pub struct Operand<'a> {
     pub t: bool,
 }
 
-/// c (M, N) = β·c + op(a) (M, K) @ op(b) (K, N); β = 0 overwrites c.
-pub fn gemm(c: &mut [f32], beta: f32, a: Operand, b: Operand, (m, k, n): (usize, usize, usize)) {
+/// c (M, N) = β·c + op(a) (M, K) @ op(b) (K, N); β = 0 overwrites c. `packs`
+/// is the workspace; it grows here only if this shape needs more than it has.
+pub fn gemm(packs: &mut Packs, c: &mut [f32], beta: f32, a: Operand, b: Operand, dims: (usize, usize, usize)) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has just been checked for both features.
-        return unsafe { gemm_avx2_fma(c, beta, a, b, (m, k, n)) };
+        return unsafe { gemm_avx2_fma(packs, c, beta, a, b, dims) };
     }
-    gemm_impl::<false>(c, beta, a, b, (m, k, n))
+    gemm_impl::<false>(packs, c, beta, a, b, dims)
 }
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-fn gemm_avx2_fma(c: &mut [f32], beta: f32, a: Operand, b: Operand, dims: (usize, usize, usize)) {
-    gemm_impl::<true>(c, beta, a, b, dims)
+fn gemm_avx2_fma(packs: &mut Packs, c: &mut [f32], beta: f32, a: Operand, b: Operand, dims: (usize, usize, usize)) {
+    gemm_impl::<true>(packs, c, beta, a, b, dims)
 }
 
 #[inline(always)]
-fn gemm_impl<const FMA: bool>(c: &mut [f32], beta: f32, a: Operand, b: Operand, (m, k, n): (usize, usize, usize)) {
+fn gemm_impl<const FMA: bool>(
+    Packs { a: ap, b: bp }: &mut Packs,
+    c: &mut [f32],
+    beta: f32,
+    a: Operand,
+    b: Operand,
+    (m, k, n): (usize, usize, usize),
+) {
     let c = &mut c[..m * n];
     if k == 0 {
         scale(c, beta);
         return;
     }
-    PACKS.with_borrow_mut(|(ap, bp)| {
-        let n_panels = n.div_ceil(NR);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
-            pack_b(bp, b, (pc, kc), k, n);
-            // Later K blocks add to what the first wrote.
-            let beta = if pc == 0 { beta } else { 1.0 };
-            for ic in (0..m).step_by(MC) {
-                let mc = MC.min(m - ic);
-                pack_a(ap, a, (ic, mc), (pc, kc), m, k);
-                for jp in 0..n_panels {
-                    let bpanel = &bp[jp * kc * NR..(jp + 1) * kc * NR];
-                    for ip in 0..mc.div_ceil(MR) {
-                        let apanel = &ap[ip * kc * MR..(ip + 1) * kc * MR];
-                        tile::<FMA>(apanel, bpanel, kc, c, (ic + ip * MR, jp * NR), (m, n), beta);
-                    }
+    let n_panels = n.div_ceil(NR);
+    for pc in (0..k).step_by(KC) {
+        let kc = KC.min(k - pc);
+        pack_b(bp, b, (pc, kc), k, n);
+        // Later K blocks add to what the first wrote.
+        let beta = if pc == 0 { beta } else { 1.0 };
+        for ic in (0..m).step_by(MC) {
+            let mc = MC.min(m - ic);
+            pack_a(ap, a, (ic, mc), (pc, kc), m, k);
+            for jp in 0..n_panels {
+                let bpanel = &bp[jp * kc * NR..(jp + 1) * kc * NR];
+                for ip in 0..mc.div_ceil(MR) {
+                    let apanel = &ap[ip * kc * MR..(ip + 1) * kc * MR];
+                    tile::<FMA>(apanel, bpanel, kc, c, (ic + ip * MR, jp * NR), (m, n), beta);
                 }
             }
         }
-    });
+    }
 }
 
 fn scale(c: &mut [f32], beta: f32) {
@@ -283,7 +291,14 @@ mod tests {
                     let (a, b) = (values(m * k, 1), values(k * n, 2));
                     let c0 = values(m * n, 3);
                     let mut c = c0.clone();
-                    gemm(&mut c, beta, Operand { data: &a, t: ta }, Operand { data: &b, t: tb }, (m, k, n));
+                    gemm(
+                        &mut Packs::default(),
+                        &mut c,
+                        beta,
+                        Operand { data: &a, t: ta },
+                        Operand { data: &b, t: tb },
+                        (m, k, n),
+                    );
                     let want = reference(&a, ta, &b, tb, (m, k, n));
                     for i in 0..m * n {
                         let expect = want[i] + beta as f64 * c0[i] as f64;
@@ -303,7 +318,14 @@ mod tests {
     fn beta_zero_overwrites_nan() {
         let (a, b) = (values(8 * 8, 1), values(8 * 8, 2));
         let mut c = vec![f32::NAN; 64];
-        gemm(&mut c, 0.0, Operand { data: &a, t: false }, Operand { data: &b, t: false }, (8, 8, 8));
+        gemm(
+            &mut Packs::default(),
+            &mut c,
+            0.0,
+            Operand { data: &a, t: false },
+            Operand { data: &b, t: false },
+            (8, 8, 8),
+        );
         assert!(c.iter().all(|x| x.is_finite()));
     }
 }

@@ -2,7 +2,7 @@
 //! row-major slices (llm.c style). `b` is the number of rows (examples) in the
 //! slice; shapes are given in the comments.
 
-use super::gemm::{gemm, Operand};
+use super::gemm::{gemm, Operand, Packs};
 use super::math;
 
 /// Below this many multiply-adds a plain loop beats packing for a blocked matmul.
@@ -10,10 +10,21 @@ const SMALL_MATMUL: usize = 1 << 17;
 
 /// c (M, N) = β·c + op(a) @ op(b), where op(a) is a (M, K) or, when `ta`, the
 /// transpose of a stored (K, M); likewise op(b) is b (K, N) or bᵀ of b (N, K).
-pub fn matmul(c: &mut [f32], beta: f32, a: &[f32], ta: bool, b: &[f32], tb: bool, (m, k, n): (usize, usize, usize)) {
+/// `packs` is the blocked matmul's workspace (see [`Packs`]), owned by the caller.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    packs: &mut Packs,
+    c: &mut [f32],
+    beta: f32,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    (m, k, n): (usize, usize, usize),
+) {
     let c = &mut c[..m * n];
     if m * k * n > SMALL_MATMUL {
-        return gemm(c, beta, Operand { data: a, t: ta }, Operand { data: b, t: tb }, (m, k, n));
+        return gemm(packs, c, beta, Operand { data: a, t: ta }, Operand { data: b, t: tb }, (m, k, n));
     }
     let a_at = |i: usize, kk: usize| if ta { a[kk * m + i] } else { a[i * k + kk] };
     for (i, row) in c.chunks_exact_mut(n).enumerate() {
@@ -73,6 +84,7 @@ pub fn embed_backward(dc: &mut [f32], demb: &[f32], x: &[u32], e: usize) {
 /// out (b, N) = inp (b, K) @ w (K, N) + bias (N), or `+=` that when `add`.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_forward(
+    packs: &mut Packs,
     out: &mut [f32],
     inp: &[f32],
     w: &[f32],
@@ -91,7 +103,7 @@ pub fn linear_forward(
         }
         (true, None) => {}
     }
-    matmul(out, 1.0, inp, false, w, false, (b, k, n));
+    matmul(packs, out, 1.0, inp, false, w, false, (b, k, n));
 }
 
 /// dbias (N) = column sums of dout (b, N).
@@ -106,6 +118,7 @@ pub fn bias_backward(dbias: &mut [f32], dout: &[f32], n: usize) {
 /// dinp (b, K) = dout @ wᵀ, or `+=` that when `add_dinp`. dout is (b, N).
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward(
+    packs: &mut Packs,
     dinp: Option<&mut [f32]>,
     add_dinp: bool,
     dw: Option<&mut [f32]>,
@@ -116,14 +129,14 @@ pub fn linear_backward(
     (b, k, n): (usize, usize, usize),
 ) {
     if let Some(dw) = dw {
-        matmul(dw, 0.0, inp, true, dout, false, (k, b, n));
+        matmul(packs, dw, 0.0, inp, true, dout, false, (k, b, n));
     }
     if let Some(dbias) = dbias {
         bias_backward(dbias, &dout[..b * n], n);
     }
     if let Some(dinp) = dinp {
         let beta = if add_dinp { 1.0 } else { 0.0 };
-        matmul(dinp, beta, dout, false, w, true, (b, n, k));
+        matmul(packs, dinp, beta, dout, false, w, true, (b, n, k));
     }
 }
 
@@ -183,10 +196,16 @@ pub fn xent_loss(logits: &[f32], y: &[u32], v: usize) -> f64 {
 // (V-sized) matmuls per position.
 
 /// table (T, V, N): table[t] = C (V, E) @ W[t·E..(t+1)·E] (E, N), W being (T·E, N).
-pub fn embed_table(table: &mut [f32], c: &[f32], w: &[f32], (t, v, e, n): (usize, usize, usize, usize)) {
+pub fn embed_table(
+    packs: &mut Packs,
+    table: &mut [f32],
+    c: &[f32],
+    w: &[f32],
+    (t, v, e, n): (usize, usize, usize, usize),
+) {
     for (tt, tab) in table.chunks_exact_mut(v * n).take(t).enumerate() {
         let wt = &w[tt * e * n..(tt + 1) * e * n];
-        matmul(tab, 0.0, c, false, wt, false, (v, e, n));
+        matmul(packs, tab, 0.0, c, false, wt, false, (v, e, n));
     }
 }
 
@@ -224,6 +243,7 @@ pub fn table_backward(s: &mut [f32], dout: &[f32], x: &[u32], (t, v, n): (usize,
 /// From the table gradient s (T, V, N): dW[t] = Cᵀ @ s[t] (E, N) and dC += s[t] @ W[t]ᵀ (V, E).
 #[allow(clippy::too_many_arguments)]
 pub fn table_backward_params(
+    packs: &mut Packs,
     dw: &mut [f32],
     dc: &mut [f32],
     s: &[f32],
@@ -234,8 +254,8 @@ pub fn table_backward_params(
     for tt in 0..t {
         let st = &s[tt * v * n..(tt + 1) * v * n];
         let wt = &w[tt * e * n..(tt + 1) * e * n];
-        matmul(&mut dw[tt * e * n..], 0.0, c, true, st, false, (e, v, n));
-        matmul(dc, 1.0, st, false, wt, true, (v, n, e));
+        matmul(packs, &mut dw[tt * e * n..], 0.0, c, true, st, false, (e, v, n));
+        matmul(packs, dc, 1.0, st, false, wt, true, (v, n, e));
     }
 }
 
@@ -254,7 +274,7 @@ mod tests {
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let mut c = vec![f32::NAN; m * n];
-            matmul(&mut c, 0.0, &a, ta, &b, tb, (m, k, n));
+            matmul(&mut Packs::default(), &mut c, 0.0, &a, ta, &b, tb, (m, k, n));
             assert!(c.iter().all(|x| x.is_finite()), "ta={ta} tb={tb} kept a NaN");
         }
     }

@@ -1,8 +1,10 @@
 //! The reference backend: cache-blocked SIMD matmuls (`gemm`) and vectorized fused kernels on the
 //! CPU. A minibatch is cut into shards, one per thread; each shard runs the
 //! whole forward and backward pass on its rows into its own gradient buffer,
-//! and the buffers are summed before the optimizer step. Workspaces are
-//! allocated once and only grow, so a step allocates nothing.
+//! and the buffers are summed before the optimizer step. Workspaces, the
+//! matmul's packing buffers included, belong to the shards and the tables and
+//! only grow, so after the first step of a run no step allocates, whichever
+//! thread picks up which shard.
 
 use crate::backend::{adam_bias_corrections, Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
@@ -28,6 +30,7 @@ const PARALLEL_MIN_FLOPS: usize = 4 << 20;
 struct Tables {
     hidden: Vec<f32>,
     direct: Vec<f32>,
+    packs: gemm::Packs,
 }
 
 impl Tables {
@@ -35,10 +38,10 @@ impl Tables {
         let c = &p.cfg;
         let (t, v, e, h) = (c.block_size, c.vocab_size, c.n_embd, c.n_hidden);
         self.hidden.resize(t * v * h, 0.0);
-        embed_table(&mut self.hidden, p.get(Tensor::C), p.get(Tensor::W1), (t, v, e, h));
+        embed_table(&mut self.packs, &mut self.hidden, p.get(Tensor::C), p.get(Tensor::W1), (t, v, e, h));
         if c.direct {
             self.direct.resize(t * v * v, 0.0);
-            embed_table(&mut self.direct, p.get(Tensor::C), p.get(Tensor::W3), (t, v, e, v));
+            embed_table(&mut self.packs, &mut self.direct, p.get(Tensor::C), p.get(Tensor::W3), (t, v, e, v));
         }
     }
 }
@@ -106,6 +109,7 @@ struct Shard {
     ds_h: Vec<f32>,   // (T, V, H) gradient of the hidden table
     ds_v: Vec<f32>,   // (T, V, V) gradient of the direct table
     grads: Vec<f32>,  // like the parameters
+    packs: gemm::Packs,
 }
 
 impl Shard {
@@ -150,15 +154,45 @@ impl Shard {
             Some(tab) => table_forward(&mut self.h[..b * h], &tab.hidden, xb, Some(p.get(Tensor::B1)), (t, v, h)),
             None => {
                 embed_forward(&mut self.emb[..b * ti], p.get(Tensor::C), xb, cfg.n_embd); // (b, T*E)
-                linear_forward(&mut self.h, &self.emb, p.get(Tensor::W1), Some(p.get(Tensor::B1)), b, ti, h, false);
+                linear_forward(
+                    &mut self.packs,
+                    &mut self.h,
+                    &self.emb,
+                    p.get(Tensor::W1),
+                    Some(p.get(Tensor::B1)),
+                    b,
+                    ti,
+                    h,
+                    false,
+                );
             }
         }
         tanh_forward(&mut self.h[..b * h]); // (b, H)
-        linear_forward(&mut self.logits, &self.h, p.get(Tensor::W2), Some(p.get(Tensor::B2)), b, h, v, false);
+        linear_forward(
+            &mut self.packs,
+            &mut self.logits,
+            &self.h,
+            p.get(Tensor::W2),
+            Some(p.get(Tensor::B2)),
+            b,
+            h,
+            v,
+            false,
+        );
         if cfg.direct {
             match tables {
                 Some(tab) => table_forward(&mut self.logits[..b * v], &tab.direct, xb, None, (t, v, v)),
-                None => linear_forward(&mut self.logits, &self.emb, p.get(Tensor::W3), None, b, ti, v, true),
+                None => linear_forward(
+                    &mut self.packs,
+                    &mut self.logits,
+                    &self.emb,
+                    p.get(Tensor::W3),
+                    None,
+                    b,
+                    ti,
+                    v,
+                    true,
+                ),
             }
         } // (b, V)
     }
@@ -176,6 +210,7 @@ impl Shard {
         let g = GradViews::new(&mut self.grads, p);
         g.c.fill(0.0);
         linear_backward(
+            &mut self.packs,
             Some(&mut self.dh),
             false,
             Some(g.w2),
@@ -191,15 +226,35 @@ impl Shard {
         if tables.is_some() {
             if let Some(dw3) = g.w3 {
                 table_backward(&mut self.ds_v, dlogits, xb, (t, v, v)); // (T, V, V)
-                table_backward_params(dw3, g.c, &self.ds_v, c, w3, (t, v, e, v));
+                table_backward_params(&mut self.packs, dw3, g.c, &self.ds_v, c, w3, (t, v, e, v));
             }
             table_backward(&mut self.ds_h, dpre, xb, (t, v, h)); // (T, V, H)
-            table_backward_params(g.w1, g.c, &self.ds_h, c, w1, (t, v, e, h));
+            table_backward_params(&mut self.packs, g.w1, g.c, &self.ds_h, c, w1, (t, v, e, h));
         } else {
             if cfg.direct {
-                linear_backward(Some(&mut self.demb), false, g.w3, None, dlogits, &self.emb, w3, (b, ti, v));
+                linear_backward(
+                    &mut self.packs,
+                    Some(&mut self.demb),
+                    false,
+                    g.w3,
+                    None,
+                    dlogits,
+                    &self.emb,
+                    w3,
+                    (b, ti, v),
+                );
             }
-            linear_backward(Some(&mut self.demb), cfg.direct, Some(g.w1), None, dpre, &self.emb, w1, (b, ti, h));
+            linear_backward(
+                &mut self.packs,
+                Some(&mut self.demb),
+                cfg.direct,
+                Some(g.w1),
+                None,
+                dpre,
+                &self.emb,
+                w1,
+                (b, ti, h),
+            );
             embed_backward(g.c, &self.demb[..b * ti], xb, e); // (V, E)
         }
         loss
@@ -277,6 +332,8 @@ pub struct CpuBackend {
     v: Vec<f32>,
     /// Updates the moments have seen (Adam's bias-correction count).
     opt_t: u64,
+    /// Shards the last training step split its batch over.
+    shards_used: usize,
     key: u32,
 }
 
@@ -301,6 +358,7 @@ impl CpuBackend {
             m: if adam { vec![0.0; n] } else { Vec::new() },
             v: if adam { vec![0.0; n] } else { Vec::new() },
             opt_t: 0,
+            shards_used: 0,
             params,
         })
     }
@@ -316,12 +374,20 @@ impl CpuBackend {
         }
     }
 
+    /// How many shards (threads at most) the last training step split its
+    /// minibatch over; 0 before the first step.
+    pub fn shards_used(&self) -> usize {
+        self.shards_used
+    }
+
     /// The minibatch of step `step`: returns its loss (mean cross-entropy plus
     /// the L2 terms) and the gradient of that loss, laid out like the parameters.
     pub fn loss_and_grad(&mut self, step: u64) -> (f32, &[f32]) {
         let b = self.cfg.batch_size;
         let n_sh = self.n_shards(b);
         let per = b.div_ceil(n_sh);
+        // The shards that get rows (the last ones may get none).
+        self.shards_used = b.div_ceil(per);
         let tables = use_tables(&self.params.cfg, per).then(|| {
             self.tables.compute(&self.params);
             &self.tables

@@ -78,15 +78,16 @@ struct Row {
     note: String,
 }
 
-/// Trains for about `seconds` after a short warm-up and returns steps/s.
+/// Trains for about `seconds` after a short warm-up and returns steps/s,
+/// counting the steps `train` ran (fewer than a chunk when it stopped early on a
+/// non-finite loss).
 async fn measure<B: Backend>(backend: &mut B, seconds: f64, chunk: u64) -> Result<f64> {
     let lrs = vec![0.01f32; chunk as usize];
     backend.train(0, &lrs[..chunk.min(3) as usize]).await?;
     let start = Instant::now();
     let mut steps = 0u64;
     while start.elapsed().as_secs_f64() < seconds {
-        backend.train(steps, &lrs).await?;
-        steps += chunk;
+        steps += backend.train(steps, &lrs).await?.len() as u64;
     }
     Ok(steps as f64 / start.elapsed().as_secs_f64())
 }
@@ -157,11 +158,29 @@ fn json_from(program: &Path, args: &[String], what: &str, setup: &str) -> Result
     serde_json::from_str(&line).map_err(|e| fail(format!("bad output: {e}")))
 }
 
-fn torch_json(python: &Path, data: &Path, args: &[&str]) -> Result<serde_json::Value> {
-    let mut all: Vec<String> = ["bench/torch_bench.py", "--threads", "2", "--data"].map(String::from).to_vec();
-    all.push(data.display().to_string());
+/// PyTorch's threads: as many as the `cpu` row's rayon pool, so "vs pytorch-cpu"
+/// compares like with like.
+fn torch_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The arguments of bench/torch_bench.py.
+fn torch_args(data: &Path, threads: usize, args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = ["bench/torch_bench.py", "--threads"].map(String::from).to_vec();
+    all.extend([threads.to_string(), "--data".into(), data.display().to_string()]);
     all.extend(args.iter().map(|a| a.to_string()));
-    json_from(python, &all, "pytorch-cpu", "run bench/setup.sh first")
+    all
+}
+
+/// Runs bench/torch_bench.py on [`torch_threads`] threads; an error if torch ran on
+/// another number.
+fn torch_json(python: &Path, data: &Path, args: &[&str]) -> Result<serde_json::Value> {
+    let threads = torch_threads();
+    let v = json_from(python, &torch_args(data, threads, args), "pytorch-cpu", "run bench/setup.sh first")?;
+    if v["threads"].as_u64() != Some(threads as u64) {
+        return Err(Error::Data(format!("pytorch-cpu: asked for {threads} threads, torch ran on {}", v["threads"])));
+    }
+    Ok(v)
 }
 
 /// Runs bench/browser.mjs (the page's own worker in headless Chromium) and
@@ -251,7 +270,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 .ok_or_else(|| Error::config("configs", format!("unknown config {name:?}; use seed, lecture, big")))
         })
         .collect::<Result<Vec<_>>>()?;
-    println!("{} s per cell\n", args.seconds);
+    println!("{} s per cell; pytorch-cpu and cpu on {} threads\n", args.seconds, torch_threads());
     // The browser paths run every config in one Chromium each; the rest cell by cell.
     let mut browser_rows: Vec<(String, String, Result<Row>)> = Vec::new();
     for path in args.paths.iter().filter(|p| BROWSER_PATHS.contains(&p.as_str())) {
@@ -431,4 +450,69 @@ fn time_to_target(args: &BenchArgs, text: &[u8], file: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use makemore::backend::{BackendKind, OptState};
+
+    /// Runs at most `per_call` steps of each chunk, as `train` does when a loss
+    /// turns non-finite, and counts the steps it ran.
+    struct StopsEarly {
+        per_call: usize,
+        ran: u64,
+    }
+
+    impl Backend for StopsEarly {
+        fn kind(&self) -> BackendKind {
+            BackendKind::Cpu
+        }
+        async fn train(&mut self, _first_step: u64, lrs: &[f32]) -> Result<Vec<f32>> {
+            let n = lrs.len().min(self.per_call);
+            self.ran += n as u64;
+            let mut losses = vec![1.0; n];
+            losses[n - 1] = f32::NAN;
+            Ok(losses)
+        }
+        async fn evaluate(&mut self, _split: SplitName) -> Result<f32> {
+            Ok(0.0)
+        }
+        async fn params(&mut self) -> Result<Params> {
+            Err(Error::Data("none".into()))
+        }
+        fn set_params(&mut self, _params: &Params) -> Result<()> {
+            Ok(())
+        }
+        async fn opt_state(&mut self) -> Result<Option<OptState>> {
+            Ok(None)
+        }
+        fn set_opt_state(&mut self, _state: &OptState) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn measure_counts_the_steps_train_ran_not_the_chunks_asked_for() {
+        let mut b = StopsEarly { per_call: 2, ran: 0 };
+        let seconds = 0.05;
+        let start = Instant::now();
+        let sps = pollster::block_on(measure(&mut b, seconds, 50)).unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        // b.ran includes the warm-up's 2 steps, which the rate leaves out; the
+        // measured interval is within [seconds, elapsed].
+        let timed = (b.ran - 2) as f64;
+        assert!(
+            sps <= timed / seconds && sps >= timed / elapsed,
+            "{sps:.0} steps/s, but {timed} steps ran in {seconds}–{elapsed:.3} s"
+        );
+    }
+
+    #[test]
+    fn pytorch_gets_as_many_threads_as_the_cpu_row() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let args = pool.install(|| torch_args(Path::new("names.txt"), torch_threads(), &["--config", "seed"]));
+        assert_eq!(args[..5], ["bench/torch_bench.py", "--threads", "3", "--data", "names.txt"]);
+        assert_eq!(args[5..], ["--config", "seed"]);
+    }
 }
