@@ -475,3 +475,7 @@ pub fn weights_config(bytes: &[u8]) -> Result<JsValue, JsError> {
     };
     to_js(&resolved.to_web())
 }
+
+// Diagnostics and the learning-rate finder: a second `impl Trainer` block.
+mod diagnostics;
+pub use diagnostics::diagnostics_constants;
