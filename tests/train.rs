@@ -14,6 +14,7 @@ use pollster::block_on;
 
 #[cfg(feature = "gpu")]
 mod gpu_support;
+mod init_floors;
 
 const NAMES: &[u8] = include_bytes!("../data/names.txt");
 
@@ -26,29 +27,16 @@ fn trainer(data: &Dataset, m: &ModelConfig, cfg: TrainConfig) -> Trainer<CpuBack
     Trainer::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg)
 }
 
-/// Where each init scheme's loss starts on names.txt (T=3, E=50, H=100),
-/// relative to the uniform loss ln V: the notebook's E02 tries.
-fn initial_loss_range(init: Init, uniform: f32) -> std::ops::RangeInclusive<f32> {
-    match init {
-        Init::Naive => 15.0..=21.0,
-        Init::Uniform => 5.0..=9.0,
-        Init::UniformZeroOutput => uniform - 0.001..=uniform + 0.001,
-        Init::UniformSmallOutput => 3.25..=3.32,
-        Init::SmallOutput => uniform - 0.02..=uniform + 0.02,
-        Init::Kaiming => uniform - 0.05..=uniform + 0.05,
-    }
-}
-
 /// Each scheme's initial loss on `split` through the backend `open` builds.
 fn check_initial_losses<B: Backend>(split: SplitName, open: impl Fn(&Dataset, Params, &TrainConfig) -> B) {
     let data = Dataset::new(NAMES, 3, 42).unwrap();
     let m = model(&data, 50, 100, false);
-    let uniform = (data.vocab.len() as f32).ln();
+    let uniform = (data.vocab.len() as f64).ln();
     for init in Init::ALL {
         let cfg = TrainConfig { init, ..TrainConfig::default() };
         let mut backend = open(&data, Params::init(&m, init, cfg.seed).unwrap(), &cfg);
-        let loss = block_on(backend.evaluate(split)).unwrap();
-        let want = initial_loss_range(init, uniform);
+        let loss = block_on(backend.evaluate(split)).unwrap() as f64;
+        let want = init_floors::initial_loss_range(init, uniform);
         assert!(want.contains(&loss), "{} starts at {loss}, expected {want:?}", init.name());
     }
 }

@@ -44,9 +44,10 @@ export function drawHistogram(canvas, { lo, hi, counts }, hot = () => false) {
     ctx.font = '10px system-ui, sans-serif';
     ctx.textBaseline = 'bottom';
     ctx.textAlign = 'left';
-    ctx.fillText(num(lo, 2), 1, h);
+    const label = (x) => (Math.abs(hi - lo) < 0.1 ? x.toExponential(1) : num(x, 2));
+    ctx.fillText(label(lo), 1, h);
     ctx.textAlign = 'right';
-    ctx.fillText(num(hi, 2), w - 1, h);
+    ctx.fillText(label(hi), w - 1, h);
 }
 
 /** The saturation map: one pixel per (example, unit), white where saturated. */
@@ -104,7 +105,7 @@ export class DiagnosticsPanel {
 
     /** Draws one report from the worker. */
     update(d) {
-        const sat = this.constants?.saturated ?? 0.99;
+        const sat = Number((this.constants?.saturated ?? 0.99).toPrecision(6));
         this.summary.textContent = `${pct(d.saturated)} of tanh outputs are saturated (|h| > ${sat}), so they pass almost no gradient; `
             + `${pct(d.deadUnits)} of units are saturated on every probe example. Probe loss ${num(d.loss, 4)} at step ${d.step}.`;
         drawHistogram(this.act, d.act, (x) => Math.abs(x) > sat);

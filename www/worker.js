@@ -363,10 +363,9 @@ const handlers = {
         diagnosticsOn = Boolean(on);
         if (diagnosticsOn && trainer) exclusive(() => sendDiagnostics(trainer)).catch((err) => report('diagnostics', err));
     },
-    'lr-find': (options) => exclusive(async () => {
-        const { steps, lowest, highest } = options;
+    'lr-find': ({ type, ...options }) => exclusive(async () => {
         try {
-            post({ type: 'lr-find', result: await trainer.lrFind({ steps, lowest, highest }), lr: trainer.config().lr });
+            post({ type: 'lr-find', result: await trainer.lrFind(options), lr: trainer.config().lr });
         } catch (err) {
             post({ type: 'lr-find', result: null });
             throw err;

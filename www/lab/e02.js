@@ -124,6 +124,7 @@ export class E02View {
             const nb = NOTEBOOK[s.name] ?? { initial: '—', after: '—' };
             const tr = document.createElement('tr');
             tr.dataset.scheme = s.name;
+            tr.dataset.points = String(this.curves?.get(s.name)?.y.filter((y) => y !== null).length ?? 0);
             const cells = [
                 s.name, s.about, loss(r.initialLoss), nb.initial,
                 r.error ? `stopped: ${r.error}` : loss(r.dev), nb.after, pct(r.saturatedInit), pct(r.saturated),
