@@ -72,8 +72,14 @@ pub enum Init {
 
 impl Init {
     /// Every scheme, in the notebook's order (naive, its three tries, the fix), then Kaiming.
-    pub const ALL: [Init; 6] =
-        [Init::Naive, Init::Uniform, Init::UniformZeroOutput, Init::UniformSmallOutput, Init::SmallOutput, Init::Kaiming];
+    pub const ALL: [Init; 6] = [
+        Init::Naive,
+        Init::Uniform,
+        Init::UniformZeroOutput,
+        Init::UniformSmallOutput,
+        Init::SmallOutput,
+        Init::Kaiming,
+    ];
 
     /// The kebab-case name used by the CLI, JS and weights files.
     pub fn name(self) -> &'static str {

@@ -154,7 +154,8 @@ pub fn pass(p: &Params, probe: &Probe) -> Pass {
         linear_forward(&mut logits, &emb, p.get(Tensor::W3), None, b, ti, v, true);
     }
     let mut dlogits = logits.clone();
-    let loss = if b == 0 { f32::NAN } else { (softmax_xent(&mut dlogits, &probe.y, v, 1.0 / b as f32) / b as f64) as f32 };
+    let loss =
+        if b == 0 { f32::NAN } else { (softmax_xent(&mut dlogits, &probe.y, v, 1.0 / b as f32) / b as f64) as f32 };
     let mut grads = vec![0.0; p.data.len()];
     let l = &p.layout;
     let (mut dh, mut demb) = (vec![0.0; b * h], vec![0.0; b * ti]);

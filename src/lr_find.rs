@@ -119,8 +119,11 @@ mod tests {
     fn the_valley_of_a_known_curve_is_found() {
         // Loss (log10 lr + 1)² + 2 has its valley at lr = 0.1, plus alternating noise the smoothing removes.
         let lrs = rates(400, 1e-3, 1.0).unwrap();
-        let losses: Vec<f32> =
-            lrs.iter().enumerate().map(|(i, l)| (l.log10() + 1.0).powi(2) + 2.0 + if i % 2 == 0 { 0.3 } else { -0.3 }).collect();
+        let losses: Vec<f32> = lrs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.log10() + 1.0).powi(2) + 2.0 + if i % 2 == 0 { 0.3 } else { -0.3 })
+            .collect();
         let f = suggest(&lrs, &losses).unwrap();
         assert!((f.valley_lr.log10() + 1.0).abs() < 0.05, "valley {}", f.valley_lr);
         assert!((f.suggested_lr - f.valley_lr / SAFETY).abs() < 1e-9);

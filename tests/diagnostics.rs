@@ -27,12 +27,17 @@ fn setup(init: Init, direct: bool) -> (Dataset, Params, Probe) {
 fn naive_forward(p: &Params, probe: &Probe) -> (Vec<f64>, Vec<f64>) {
     let c = &p.cfg;
     let (t, e, h, v) = (c.block_size, c.n_embd, c.n_hidden, c.vocab_size);
-    let (cc, w1, b1, w2, b2, w3) =
-        (p.get(Tensor::C), p.get(Tensor::W1), p.get(Tensor::B1), p.get(Tensor::W2), p.get(Tensor::B2), p.get(Tensor::W3));
+    let (cc, w1, b1, w2, b2, w3) = (
+        p.get(Tensor::C),
+        p.get(Tensor::W1),
+        p.get(Tensor::B1),
+        p.get(Tensor::W2),
+        p.get(Tensor::B2),
+        p.get(Tensor::W3),
+    );
     let (mut pre, mut logits) = (Vec::new(), Vec::new());
     for r in 0..probe.rows() {
-        let emb: Vec<f64> =
-            (0..t * e).map(|k| cc[probe.x[r * t + k / e] as usize * e + k % e] as f64).collect();
+        let emb: Vec<f64> = (0..t * e).map(|k| cc[probe.x[r * t + k / e] as usize * e + k % e] as f64).collect();
         let row: Vec<f64> =
             (0..h).map(|j| b1[j] as f64 + (0..t * e).map(|k| emb[k] * w1[k * h + j] as f64).sum::<f64>()).collect();
         for o in 0..v {
@@ -71,7 +76,11 @@ fn activations_saturation_and_histograms_match_a_direct_computation() {
         let mismatched = sat.iter().zip(&d.saturation_map).filter(|(a, b)| a != b).count();
         assert!(mismatched <= near, "{what}: {mismatched} map cells differ ({near} near the threshold)");
         let share = sat.iter().map(|&s| s as f64).sum::<f64>() / sat.len() as f64;
-        assert!((d.saturated as f64 - share).abs() <= (near as f64 + 0.5) / sat.len() as f64, "{what}: {} vs {share}", d.saturated);
+        assert!(
+            (d.saturated as f64 - share).abs() <= (near as f64 + 0.5) / sat.len() as f64,
+            "{what}: {} vs {share}",
+            d.saturated
+        );
         let dead = (0..64).filter(|&j| (0..PROBE_ROWS).all(|i| sat[i * 64 + j] == 1)).count();
         assert!((d.dead_units - dead as f32 / 64.0).abs() <= near as f32 / 64.0, "{what}: dead units");
 
@@ -148,7 +157,12 @@ fn gradients_match_finite_differences() {
             let eps = 1e-2;
             let fd = (loss_at(i, eps) - loss_at(i, -eps)) / (2.0 * eps as f64);
             let scale = g[r.clone()].iter().fold(0.0f32, |m, x| m.max(x.abs())) as f64;
-            assert!((g[i] as f64 - fd).abs() < 0.03 * scale + 1e-4, "{}[{i}]: {} vs finite difference {fd}", t.name(), g[i]);
+            assert!(
+                (g[i] as f64 - fd).abs() < 0.03 * scale + 1e-4,
+                "{}[{i}]: {} vs finite difference {fd}",
+                t.name(),
+                g[i]
+            );
         }
     }
 }

@@ -232,8 +232,10 @@ fn gemm_in_wasm_matches_the_definition() {
 
 /// The notebook's model (T=3, E=50, H=100) with `init` on `backend`.
 fn e02_config(backend: &str, init: &str) -> JsValue {
-    JSON::parse(&format!(r#"{{"backend": "{backend}", "n_embd": 50, "n_hidden": 100, "init": "{init}", "steps": 100}}"#))
-        .unwrap()
+    JSON::parse(&format!(
+        r#"{{"backend": "{backend}", "n_embd": 50, "n_hidden": 100, "init": "{init}", "steps": 100}}"#
+    ))
+    .unwrap()
 }
 
 #[wasm_bindgen_test]

@@ -4,14 +4,13 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::{to_js, Trainer};
+use super::{read_options, to_js, Trainer};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, BackendKind};
 use crate::config::{Init, Schedule, TrainConfig};
 use crate::diagnostics::{self, diagnose, Diagnostics, Probe, PROBE_ROWS};
 use crate::lr_find::{self, lr_find, rates};
-use crate::Error;
 
 /// The statistics and the step they were taken at.
 #[derive(Serialize)]
@@ -78,11 +77,7 @@ impl Trainer {
     /// `{lrs, losses, smoothed, valleyLr, suggestedLr}`.
     #[wasm_bindgen(js_name = lrFind)]
     pub async fn lr_find(&mut self, options: JsValue) -> Result<JsValue, JsError> {
-        let o: LrFindOptions = if options.is_undefined() || options.is_null() {
-            LrFindOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| Error::config("lr-find options", e.to_string()))?
-        };
+        let o: LrFindOptions = read_options(options, "lr-find options")?;
         let lrs = rates(o.steps, o.lowest, o.highest)?;
         let params = self.run.backend.params().await?;
         let cfg = TrainConfig { lr_decay: Schedule::Constant, ..self.run.cfg.clone() };
