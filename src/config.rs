@@ -50,17 +50,60 @@ impl ModelConfig {
     }
 }
 
-/// How the parameters start.
+/// How the parameters start: the notebook's E02 tries, in the order it tried them,
+/// and makemore part 3's scaled init. W3 (direct connections) follows W2's rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
     /// randn everywhere, as the notebook starts (initial loss far above uniform).
     Naive,
-    /// randn C, W1, b1; W2 = U(0,1)·0.01; b2 = W3 = 0: the notebook's fix (loss ≈ ln V).
+    /// Try 1: U[0,1) everywhere (all-positive weights: every tanh saturates at +1).
+    Uniform,
+    /// Try 2: U[0,1) C, W1, b1; W2 = W3 = b2 = 0 (loss exactly ln V, then stalls: tanh saturated).
+    UniformZeroOutput,
+    /// Try 3: U[0,1) C, W1, b1; W2, W3 = U(0,1)·0.01; b2 = 0 (starts near ln V, stalls the same way).
+    UniformSmallOutput,
+    /// Try 4, the fix: randn C, W1, b1; W2, W3 = U(0,1)·0.01; b2 = 0 (loss ≈ ln V, and it trains).
     #[default]
     SmallOutput,
-    /// makemore part 3: W1·(5/3)/sqrt(T·E), b1·0.01, W2·0.01, b2 = W3 = 0.
+    /// makemore part 3: W1·(5/3)/sqrt(T·E), b1, W2, W3 = randn·0.01, b2 = 0.
     Kaiming,
+}
+
+impl Init {
+    /// Every scheme, in the notebook's order (naive, its three tries, the fix), then Kaiming.
+    pub const ALL: [Init; 6] = [
+        Init::Naive,
+        Init::Uniform,
+        Init::UniformZeroOutput,
+        Init::UniformSmallOutput,
+        Init::SmallOutput,
+        Init::Kaiming,
+    ];
+
+    /// The kebab-case name used by the CLI, JS and weights files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Naive => "naive",
+            Init::Uniform => "uniform",
+            Init::UniformZeroOutput => "uniform-zero-output",
+            Init::UniformSmallOutput => "uniform-small-output",
+            Init::SmallOutput => "small-output",
+            Init::Kaiming => "kaiming",
+        }
+    }
+
+    /// What the scheme draws, in plain words.
+    pub fn about(self) -> &'static str {
+        match self {
+            Init::Naive => "random normal numbers everywhere (the notebook's start)",
+            Init::Uniform => "random numbers between 0 and 1 everywhere (try 1)",
+            Init::UniformZeroOutput => "0-to-1 numbers for the embeddings and hidden layer, output layer zero (try 2)",
+            Init::UniformSmallOutput => "0-to-1 numbers for the embeddings and hidden layer, tiny output layer (try 3)",
+            Init::SmallOutput => "random normal embeddings and hidden layer, tiny output layer (try 4, the fix)",
+            Init::Kaiming => "hidden layer scaled by 5/3 over the square root of its inputs (makemore part 3)",
+        }
+    }
 }
 
 impl std::str::FromStr for Init {

@@ -7,8 +7,10 @@
 pub mod backend;
 pub mod config;
 pub mod data;
+pub mod diagnostics;
 pub mod error;
 pub mod inspect;
+pub mod lr_find;
 pub mod model;
 pub mod pyrandom;
 pub mod rng;

@@ -107,13 +107,21 @@ impl Params {
         let mut rng = Rng::new(seed);
         let fan_in = cfg.n_in() as f64;
         for (t, r) in p.layout.clone().tensors() {
+            // W3 (the direct connections into the logits) follows W2's rule.
             let draw: &mut dyn FnMut(&mut Rng) -> f64 = match (init, t) {
-                (Init::Naive, _) | (_, Tensor::C) => &mut |g| g.normal(),
-                (Init::SmallOutput, Tensor::W1 | Tensor::B1) => &mut |g| g.normal(),
-                (Init::SmallOutput, Tensor::W2) => &mut |g| g.uniform() * 0.01,
+                (Init::Naive, _) => &mut |g| g.normal(),
+                (Init::Uniform, _) => &mut |g| g.uniform(),
+                (Init::UniformZeroOutput | Init::UniformSmallOutput, Tensor::C | Tensor::W1 | Tensor::B1) => {
+                    &mut |g| g.uniform()
+                }
+                (Init::UniformZeroOutput, Tensor::W2 | Tensor::W3) => &mut |_| 0.0,
+                (Init::UniformSmallOutput | Init::SmallOutput, Tensor::W2 | Tensor::W3) => &mut |g| g.uniform() * 0.01,
+                (Init::SmallOutput | Init::Kaiming, Tensor::C) | (Init::SmallOutput, Tensor::W1 | Tensor::B1) => {
+                    &mut |g| g.normal()
+                }
                 (Init::Kaiming, Tensor::W1) => &mut |g| g.normal() * (5.0 / 3.0) / fan_in.sqrt(),
-                (Init::Kaiming, Tensor::B1 | Tensor::W2) => &mut |g| g.normal() * 0.01,
-                (_, Tensor::B2 | Tensor::W3) => &mut |_| 0.0,
+                (Init::Kaiming, Tensor::B1 | Tensor::W2 | Tensor::W3) => &mut |g| g.normal() * 0.01,
+                (_, Tensor::B2) => &mut |_| 0.0,
             };
             p.data[r].iter_mut().for_each(|x| *x = draw(&mut rng) as f32);
         }
@@ -170,7 +178,15 @@ mod tests {
         let small = Params::init(&cfg(true), Init::SmallOutput, 1).unwrap();
         assert!(small.get(Tensor::W2).iter().all(|&w| (0.0..0.01).contains(&w)));
         assert!(small.get(Tensor::B2).iter().all(|&w| w == 0.0));
-        assert!(small.get(Tensor::W3).iter().all(|&w| w == 0.0));
+        assert!(small.get(Tensor::W3).iter().all(|&w| (0.0..0.01).contains(&w)));
+        let u = Params::init(&cfg(true), Init::Uniform, 1).unwrap();
+        assert!(u.data.iter().all(|&w| (0.0..1.0).contains(&w)));
+        let uz = Params::init(&cfg(true), Init::UniformZeroOutput, 1).unwrap();
+        assert!(uz.get(Tensor::W1).iter().all(|&w| (0.0..1.0).contains(&w)));
+        assert!([Tensor::W2, Tensor::B2, Tensor::W3].iter().all(|&t| uz.get(t).iter().all(|&w| w == 0.0)));
+        let us = Params::init(&cfg(true), Init::UniformSmallOutput, 1).unwrap();
+        assert_eq!(us.get(Tensor::W1), uz.get(Tensor::W1), "the same stream draws C, W1 and b1");
+        assert!(us.get(Tensor::W3).iter().all(|&w| (0.0..0.01).contains(&w)) && std(us.get(Tensor::W3)) > 0.0);
         let k = Params::init(&cfg(false), Init::Kaiming, 1).unwrap();
         let want = (5.0 / 3.0) / 30f32.sqrt();
         assert!((std(k.get(Tensor::W1)) - want).abs() < 0.02 * want);

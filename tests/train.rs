@@ -12,6 +12,10 @@ use makemore::weights::{self, Checkpoint};
 use makemore::Error;
 use pollster::block_on;
 
+#[cfg(feature = "gpu")]
+mod gpu_support;
+mod init_floors;
+
 const NAMES: &[u8] = include_bytes!("../data/names.txt");
 
 fn model(data: &Dataset, emb: usize, hidden: usize, direct: bool) -> ModelConfig {
@@ -23,21 +27,30 @@ fn trainer(data: &Dataset, m: &ModelConfig, cfg: TrainConfig) -> Trainer<CpuBack
     Trainer::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg)
 }
 
-#[test]
-fn initial_loss_depends_on_the_init_scheme() {
+/// Each scheme's initial loss on `split` through the backend `open` builds.
+fn check_initial_losses<B: Backend>(split: SplitName, open: impl Fn(&Dataset, Params, &TrainConfig) -> B) {
     let data = Dataset::new(NAMES, 3, 42).unwrap();
     let m = model(&data, 50, 100, false);
-    let uniform = (data.vocab.len() as f32).ln();
-    let loss = |init| {
-        let mut t = trainer(&data, &m, TrainConfig { init, ..TrainConfig::default() });
-        block_on(t.evaluate(SplitName::Train)).unwrap()
-    };
-    let naive = loss(Init::Naive);
-    assert!((15.0..21.0).contains(&naive), "naive init starts at {naive}");
-    let small = loss(Init::SmallOutput);
-    assert!((small - uniform).abs() < 0.02, "small-output init starts at {small}, uniform is {uniform}");
-    let kaiming = loss(Init::Kaiming);
-    assert!((kaiming - uniform).abs() < 0.05, "kaiming init starts at {kaiming}");
+    let uniform = (data.vocab.len() as f64).ln();
+    for init in Init::ALL {
+        let cfg = TrainConfig { init, ..TrainConfig::default() };
+        let mut backend = open(&data, Params::init(&m, init, cfg.seed).unwrap(), &cfg);
+        let loss = block_on(backend.evaluate(split)).unwrap() as f64;
+        let want = init_floors::initial_loss_range(init, uniform);
+        assert!(want.contains(&loss), "{} starts at {loss}, expected {want:?}", init.name());
+    }
+}
+
+#[test]
+fn initial_loss_depends_on_the_init_scheme() {
+    check_initial_losses(SplitName::Train, |d, p, c| CpuBackend::new(d, p, c).unwrap());
+}
+
+/// The same schemes on the GPU backend (init is drawn on the CPU and uploaded).
+#[cfg(feature = "gpu")]
+#[test]
+fn initial_loss_depends_on_the_init_scheme_on_the_gpu() {
+    check_initial_losses(SplitName::Dev, gpu_support::gpu);
 }
 
 #[test]

@@ -12,6 +12,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod init_floors;
+
 const NAMES: &str = include_str!("../data/names.txt");
 
 fn message(e: JsError) -> String {
@@ -271,4 +273,51 @@ async fn create_on_trains_where_told_and_keeps_the_settings_choice() {
         Err(e) => message(e),
     };
     assert!(e.starts_with("config `backend`:"), "{e}");
+}
+
+/// The notebook's model (T=3, E=50, H=100) with `init` on `backend`.
+fn e02_config(backend: &str, init: &str) -> JsValue {
+    JSON::parse(&format!(
+        r#"{{"backend": "{backend}", "n_embd": 50, "n_hidden": 100, "init": "{init}", "steps": 100}}"#
+    ))
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn every_init_scheme_starts_where_the_notebook_says_on_the_cpu() {
+    for init in makemore::config::Init::ALL {
+        let mut t = ok(Trainer::create(NAMES.into(), e02_config("cpu", init.name())).await);
+        let uniform = get(&ok(t.dataset()), "uniformLoss");
+        let loss = ok(t.evaluate_split("train".into()).await) as f64;
+        let want = init_floors::initial_loss_range(init, uniform);
+        assert!(want.contains(&loss), "{}: {loss}, expected {want:?}", init.name());
+        let d = ok(t.diagnostics().await);
+        assert_eq!(get(&d, "rows"), 256.0);
+        assert_eq!(get(&d, "hidden"), 100.0);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_zero_output_init_starts_at_ln_v_on_webgpu() {
+    let mut t = ok(Trainer::create(first_names(), e02_config("webgpu", "uniform-zero-output")).await);
+    assert_eq!(t.backend(), "webgpu", "{}", t.backend_reason());
+    let uniform = get(&ok(t.dataset()), "uniformLoss");
+    let loss = ok(t.evaluate_split("dev".into()).await) as f64;
+    assert!((loss - uniform).abs() < 1e-3, "{loss} vs ln V {uniform}");
+    // Every tanh unit starts saturated, read back from the GPU.
+    assert!(get(&ok(t.diagnostics().await), "saturated") > 0.99);
+}
+
+#[wasm_bindgen_test]
+async fn the_lr_finder_leaves_the_weights_and_suggests_a_rate_in_its_range() {
+    let mut t = ok(Trainer::create(first_names(), small("cpu")).await);
+    let before = ok(t.evaluate_split("dev".into()).await);
+    let options = JSON::parse(r#"{"steps": 200, "lowest": 0.001, "highest": 1}"#).unwrap();
+    let found = ok(t.lr_find(options).await);
+    let lr = get(&found, "suggestedLr");
+    assert!((0.001 / 3.0..=1.0).contains(&lr), "suggested {lr}");
+    assert_eq!(ok(t.evaluate_split("dev".into()).await), before, "the finder changed the model");
+    assert_eq!(t.step(), 0.0);
+    let bad = JSON::parse(r#"{"steps": 2}"#).unwrap();
+    assert!(message(t.lr_find(bad).await.unwrap_err()).contains("too few"));
 }

@@ -22,6 +22,8 @@
 //              (the config keys themselves, such as n_hidden, work too)
 //   autostart  start training as soon as the model is built
 //   compact    a smaller chart and fewer samples
+//   diagnostics  live tanh statistics while training: the saturated share, tanh's
+//              histogram and the saturation map (www/diagnostics.js, compact)
 //
 // Events (bubbling, composed): progress {step, steps, loss, stepsPerSec}
 //   · done {step, train, dev, test} · error {message}
@@ -30,6 +32,7 @@
 
 import { LossChart } from './chart.js';
 import { TrainerClient } from './client.js';
+import { DiagnosticsPanel } from './diagnostics.js';
 
 const UPLOT_CSS = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
 const DEFAULT_SRC = new URL('./data/names.txt', import.meta.url).href;
@@ -84,6 +87,13 @@ button[disabled] { opacity: .5; cursor: default; }
 .samples { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0 0; padding: 0; list-style: none; }
 .samples li { background: #f3f4f6; border-radius: 4px; padding: 0 6px; font-family: ui-monospace, monospace; font-size: 12px; }
 .u-legend { font-size: 11px; }
+.diagnostics { font-size: 12px; margin-top: 6px; }
+.diagnostics p { margin: 2px 0; }
+.diag-plots { display: flex; flex-wrap: wrap; gap: 6px 10px; }
+.diag-plots figure { margin: 0; }
+.diag-plots figcaption { font-size: 11px; color: #4b5563; max-width: 200px; }
+.diag-hist { display: block; width: 200px; height: 70px; border: 1px solid #d1d5db; }
+.diag-map { display: block; width: 200px; height: 100px; image-rendering: pixelated; background: #000; border: 1px solid #d1d5db; }
 `;
 
 let sheet = null;
@@ -130,7 +140,8 @@ export class MakemoreTrainer extends HTMLElement {
   <button type="button" class="remeasure" part="remeasure" hidden>measure again</button></details>
 <div class="chart" part="chart"></div>
 <div class="losses" part="losses"></div>
-<ul class="samples" part="samples" aria-label="samples"></ul>`;
+<ul class="samples" part="samples" aria-label="samples"></ul>
+<div class="diagnostics" part="diagnostics" hidden></div>`;
         this.$ = (sel) => root.querySelector(sel);
         this.$('button').addEventListener('click', () => (this.state === 'running' ? this.pause() : this.start()));
         this.$('.remeasure').addEventListener('click', () => this.measureAgain());
@@ -142,6 +153,7 @@ export class MakemoreTrainer extends HTMLElement {
         this.ready = false;
         this.wantStart = false;
         this.built = null; // the config of the model built, to tell a real change
+        this.diagnostics = null; // the compact panel, with the `diagnostics` attribute
     }
 
     connectedCallback() {
@@ -149,6 +161,11 @@ export class MakemoreTrainer extends HTMLElement {
             const el = this.$('.chart');
             el.dataset.height = this.hasAttribute('compact') ? 170 : 230;
             this.chart = new SmallChart(el);
+        }
+        if (!this.diagnostics && this.hasAttribute('diagnostics')) {
+            const el = this.$('.diagnostics');
+            el.hidden = false;
+            this.diagnostics = new DiagnosticsPanel(el, { compact: true });
         }
         if (this.client) return;
         this.ready = false;
@@ -244,7 +261,14 @@ export class MakemoreTrainer extends HTMLElement {
         switch (msg.type) {
         case 'ready':
             this.ready = true;
+            if (this.diagnostics) this.client?.send({ type: 'diagnostics', on: true });
             this.build();
+            break;
+        case 'constants':
+            this.diagnostics?.setConstants(msg.diagnostics);
+            break;
+        case 'diagnostics':
+            this.diagnostics?.update(msg.report);
             break;
         case 'backend': {
             this.backend = msg.backend;
@@ -273,6 +297,7 @@ export class MakemoreTrainer extends HTMLElement {
             this.chart.reset({ steps: c.steps, uniform: this.uniform });
             this.$('.title').textContent = `${(c.preset ?? 'MLP').toUpperCase()} · T=${c.block_size} E=${c.n_embd} H=${c.n_hidden}${c.direct ? ' · direct' : ''}`;
             this.config_ = c;
+            this.diagnostics?.reset();
             break;
         }
         case 'created':

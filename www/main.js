@@ -5,6 +5,10 @@ import { TrainerClient } from './client.js';
 import { LossChart } from './chart.js';
 import { Lab } from './lab/lab.js';
 import { EmbeddingScatter } from './scatter.js';
+import { DiagnosticsPanel } from './diagnostics.js';
+import { RunEstimate } from './eta.js';
+import { E02View } from './lab/e02.js';
+import { LrFinder } from './lr-finder.js';
 import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
@@ -57,6 +61,37 @@ const lab = new Lab({
     dataName: () => dataName,
 });
 lab.load();
+
+// ---- diagnostics, the learning-rate finder, E02 and the time estimate ----
+
+const diagnostics = new DiagnosticsPanel($('diagnostics'));
+const estimate = new RunEstimate($('run-eta'), () => readForm(form));
+const lrFinder = new LrFinder({
+    els: { run: $('lr-find'), use: $('lr-use'), status: $('lr-status'), chart: $('lr-chart') },
+    send: (msg) => client.send(msg),
+    setLr: (lr) => {
+        form.elements.lr.value = String(lr);
+        form.dispatchEvent(new Event('change'));
+    },
+});
+const e02 = new E02View({
+    els: {
+        form: $('e02-form'), steps: $('e02-steps'), batch: $('e02-batch'), start: $('e02-start'), stop: $('e02-stop'),
+        estimate: $('e02-estimate'), status: $('e02-status'), chart: $('e02-chart'), rows: $('e02-rows'), time: $('e02-time'),
+    },
+    send: (msg) => client.send(msg),
+    text: () => text,
+    base: () => readForm(form),
+});
+const diagnosticsHandlers = {
+    constants: (msg) => diagnostics.setConstants(msg.diagnostics),
+    config: () => diagnostics.reset(),
+    diagnostics: ({ report }) => diagnostics.update(report),
+    // A restarted worker starts with diagnostics off.
+    ready: () => client.send({ type: 'diagnostics', on: $('diagnostics-on').checked }),
+};
+$('diagnostics-on').addEventListener('change', (event) => client.send({ type: 'diagnostics', on: event.target.checked }));
+form.addEventListener('change', () => estimate.update());
 
 /** Builds a new trainer from `bytes` and the settings; `tag` says where errors go. */
 function create(bytes, tag, config = readForm(form)) {
@@ -227,7 +262,7 @@ const handlers = {
     error({ about, message }) {
         const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
         if (about === 'startup') onCrash(message);
-        else if (!['inspect', 'samples', 'sweep'].includes(about)) showError(where ?? 'run-error', message);
+        else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
     },
 };
@@ -235,6 +270,8 @@ const handlers = {
 function onMessage(msg) {
     handlers[msg.type]?.(msg);
     lab.onMessage(msg);
+    diagnosticsHandlers[msg.type]?.(msg);
+    [estimate, lrFinder, e02].forEach((part) => part.onMessage(msg));
 }
 
 function onCrash(message) {

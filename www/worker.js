@@ -7,6 +7,8 @@
 //                export {tag?} · import {bytes} · inspect {word} · restore {lr}
 //                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
+//                diagnostics {on} (live probe-batch statistics while training) · lr-find {steps?, lowest?, highest?}
+//                e02 {text, config, steps, schemes} · e02-stop · e02-probe {text, config}
 // Worker → page: ready {presets, threads, threadsReason} · dataset {stats}
 //                backend {backend, reason, threads, summary, measured, details, cached, measurable}
 //                measuring {}: auto is timing both backends · decision {key, rates}: the rates
@@ -22,6 +24,11 @@
 //                restore, or on the CPU after the WebGPU device was lost)
 //                bench {stepsPerSec, steps, seconds, backend, reason, threads}
 //                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
+//                constants {diagnostics} (after ready: the diagnostics' constants and the init schemes)
+//                diagnostics {report} · lr-find {result, lr} (result null: the sweep failed; see error)
+//                e02-curve {init, from, losses, step, steps, stepsPerSec}
+//                e02-row {init, initialLoss, dev, saturatedInit, saturated, steps, seconds, error?}
+//                e02-done {seconds, stopped, backend} · e02-probe {stepsPerSec, backend, …}
 //
 // The CPU path is the threaded wasm build (pkg-threads/, a rayon pool of workers)
 // where the page is cross-origin isolated, else the single-threaded one (pkg/).
@@ -41,6 +48,8 @@ import { loadWasm } from './wasm.js';
 const CHUNK_MS = 80;
 const SAMPLE_EVERY_MS = 1500;
 const SAMPLE_COUNT = 20;
+/** How often live diagnostics are recomputed while training. */
+const DIAGNOSTICS_EVERY_MS = 700;
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
 
@@ -177,6 +186,21 @@ function backendMessage(t, badge) {
     return { type: 'backend', backend: t.backend(), reason: t.backendReason(), threads: wasm.threads, ...about, details: [...about.details, device] };
 }
 
+let diagnosticsOn = false;
+let lastDiagnostics = 0;
+
+/** The probe-batch statistics of `t` and, so the scatter animates with them, its embedding. */
+async function sendDiagnostics(t) {
+    lastDiagnostics = performance.now();
+    post({ type: 'diagnostics', report: await t.diagnostics() });
+    await sendEmbedding(t);
+}
+
+/** While training: the statistics every DIAGNOSTICS_EVERY_MS, when they are on. */
+async function maybeDiagnostics(t) {
+    if (diagnosticsOn && performance.now() - lastDiagnostics > DIAGNOSTICS_EVERY_MS) await exclusive(() => sendDiagnostics(t));
+}
+
 /// Replaces the trainer with `next` and tells the page everything about it.
 async function adopt(next, tag, badge) {
     const old = trainer;
@@ -192,6 +216,7 @@ async function adopt(next, tag, badge) {
     if (config.preset === 'e02') post({ type: 'inits', losses: await next.initLosses() });
     await sendSamples(next);
     await sendEmbedding(next);
+    if (diagnosticsOn) await sendDiagnostics(next);
     setState(next.done() ? 'done' : 'idle');
 }
 
@@ -233,6 +258,7 @@ async function finish(t) {
     post({ type: 'eval', step: t.step(), ...losses, final: true });
     await sendSamples(t);
     await sendEmbedding(t);
+    if (diagnosticsOn) await sendDiagnostics(t);
     setState('done');
 }
 
@@ -285,6 +311,7 @@ async function run() {
             await exclusive(() => sendSamples(t));
             lastSamples = performance.now();
         }
+        await maybeDiagnostics(t);
         await yieldToEvents();
     }
     if (live() && t.done()) await exclusive(() => finish(t));
@@ -349,6 +376,58 @@ async function timeToTarget(t, targets, evalEvery, limit) {
     return { reached, dev, step: t.step(), seconds: seconds() };
 }
 
+// ---- E02: the notebook's init tries, one scratch trainer per scheme ----
+
+let e02Runs = 0; // the current E02 comparison's number; an older one stops
+
+/** The saturated share of `t`'s tanh outputs on the probe batch. */
+const saturatedOf = async (t) => (await exclusive(() => t.diagnostics())).saturated;
+
+/**
+ * Trains one scratch trainer per init scheme in `schemes` for `steps` steps, on
+ * the same config (seed, split, batches), posting each curve as it grows and a
+ * row (dev loss and tanh saturation before and after) when each ends.
+ */
+async function e02({ text: bytes, config, steps, schemes }) {
+    const id = ++e02Runs;
+    const started = performance.now();
+    let backend = '';
+    for (const init of schemes) {
+        if (id !== e02Runs) break;
+        const t = await exclusive(() => wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, init, steps, eval_every: 0 }));
+        const t0 = performance.now();
+        const row = { init, steps: 0 };
+        try {
+            backend = t.backend();
+            row.initialLoss = await exclusive(() => t.evaluateSplit('dev'));
+            row.saturatedInit = await saturatedOf(t);
+            let chunk = 1;
+            let stepsPerSec = 0;
+            while (!t.done() && id === e02Runs) {
+                const from = t.step();
+                const s = performance.now();
+                await exclusive(() => t.train(chunk));
+                const rate = (t.step() - from) / Math.max(performance.now() - s, 1e-3) * 1000;
+                stepsPerSec = stepsPerSec ? 0.8 * stepsPerSec + 0.2 * rate : rate;
+                chunk = nextChunk(chunk, rate);
+                const losses = t.lossesSince(from);
+                post({ type: 'e02-curve', init, from, losses, step: t.step(), steps, stepsPerSec }, [losses.buffer]);
+                await yieldToEvents();
+            }
+            row.dev = await exclusive(() => t.evaluateSplit('dev'));
+            row.saturated = await saturatedOf(t);
+        } catch (err) {
+            row.error = err instanceof Error ? err.message : String(err);
+        } finally {
+            row.steps = t.step();
+            row.seconds = (performance.now() - t0) / 1000;
+            t.free();
+        }
+        post({ type: 'e02-row', ...row });
+    }
+    post({ type: 'e02-done', seconds: (performance.now() - started) / 1000, stopped: id !== e02Runs, backend });
+}
+
 const handlers = {
     create: ({ text: bytes, config, tag, decisions: cached, remeasure, calibrate }) => {
         if (cached) decisions = { ...cached, ...decisions };
@@ -385,6 +464,22 @@ const handlers = {
         trainer.restoreCheckpoint();
         rewound(trainer);
     }).catch((err) => report('restore', err)),
+    diagnostics: ({ on }) => {
+        diagnosticsOn = Boolean(on);
+        if (diagnosticsOn && trainer) exclusive(() => sendDiagnostics(trainer)).catch((err) => report('diagnostics', err));
+    },
+    'lr-find': ({ type, ...options }) => exclusive(async () => {
+        try {
+            post({ type: 'lr-find', result: await trainer.lrFind(options), lr: trainer.config().lr });
+        } catch (err) {
+            post({ type: 'lr-find', result: null });
+            throw err;
+        }
+    }).catch((err) => report('lr-find', err)),
+    e02: (msg) => e02(msg).catch((err) => report('e02', err)),
+    'e02-stop': () => { e02Runs += 1; },
+    'e02-probe': ({ text: bytes, config }) => exclusive(() =>
+        onScratch('e02-probe', bytes, config, (t) => bench(t, 1)).catch((err) => report('e02', err))),
     'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
     bench: ({ text: bytes, config, seconds }) => exclusive(() =>
         onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),
@@ -402,5 +497,6 @@ loadWasm(Number(new URL(self.location.href).searchParams.get('threads') ?? 0))
     .then((loaded) => {
         wasm = loaded;
         post({ type: 'ready', presets: wasm.pkg.presetConfigs(), threads: wasm.threads, threadsReason: wasm.reason });
+        post({ type: 'constants', diagnostics: wasm.pkg.diagnosticsConstants() });
     })
     .catch((err) => report('startup', err));

@@ -31,6 +31,14 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// An optional options object (`what` names it in errors): the defaults when undefined or null.
+fn read_options<T: Default + serde::de::DeserializeOwned>(value: JsValue, what: &str) -> crate::Result<T> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| Error::config(what, e.to_string()))
+}
+
 /// Reads the settings object key by key, so that unknown keys are seen (reading
 /// it as a struct would only look up the known ones).
 fn read_config(config: JsValue) -> crate::Result<WebConfig> {
@@ -317,11 +325,7 @@ impl Trainer {
     /// `names` can fall short of `count` when the model mostly repeats training words.
     #[wasm_bindgen(js_name = sampleWith)]
     pub async fn sample_with(&mut self, options: JsValue) -> Result<JsValue, JsError> {
-        let o: SampleOptions = if options.is_undefined() || options.is_null() {
-            SampleOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| Error::config("sample options", e.to_string()))?
-        };
+        let o: SampleOptions = read_options(options, "sample options")?;
         let params = self.run.backend.params().await?;
         self.samples_drawn += 1;
         let req = Request {
@@ -502,3 +506,7 @@ pub fn weights_config(bytes: &[u8]) -> Result<JsValue, JsError> {
     };
     to_js(&resolved.to_web())
 }
+
+// Diagnostics and the learning-rate finder: a second `impl Trainer` block, and
+// `diagnosticsConstants()`.
+mod diagnostics;

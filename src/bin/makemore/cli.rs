@@ -1,4 +1,4 @@
-//! The command line: train, split, sample and bench.
+//! The command line: train, split, sample, inspect, diagnose, lr-find and bench.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +14,7 @@ use makemore::backend::gpu::GpuBackend;
 use makemore::backend::{Backend, BackendKind, KernelSet};
 use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
+use makemore::diagnostics::{saturation, Probe, PROBE_ROWS, SATURATED};
 use makemore::inspect::inspect;
 use makemore::model::Params;
 use makemore::sample::{sample, sample_with, Request};
@@ -22,6 +23,7 @@ use makemore::weights::{self, Checkpoint};
 use makemore::{Error, Result};
 
 use crate::bench;
+use crate::diagnose;
 
 /// The bundled word list (see data/README.md), used when no --data is given.
 pub const BUNDLED_NAMES: &[u8] = include_bytes!("../../../data/names.txt");
@@ -88,13 +90,19 @@ enum Cmd {
     },
     /// Measure steps/s and examples/s on each path, side by side, as one markdown table.
     Bench(bench::BenchArgs),
+    /// Probe-batch statistics of a saved model (--model) or of a fresh init from
+    /// the train flags: tanh saturation, histograms, logits, gradients, update:data ratios.
+    Diagnose(diagnose::DiagnoseArgs),
+    /// Sweep the learning rate exponentially from a fresh init (the train flags)
+    /// and suggest one from the valley of the loss.
+    LrFind(diagnose::LrFindArgs),
 }
 
 #[derive(Args, Clone, Default)]
-struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Word list, one word per line (default: the bundled names).
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Start from a preset (lecture, e01, e02, e03); other flags override it.
     #[arg(long)]
     preset: Option<String>,
@@ -110,7 +118,8 @@ struct TrainArgs {
     /// Direct connections W3 from the embeddings to the logits.
     #[arg(long)]
     direct: bool,
-    /// naive | small-output | kaiming
+    /// naive | uniform | uniform-zero-output | uniform-small-output | small-output | kaiming
+    /// (the notebook's E02 tries, then makemore part 3's scaled init)
     #[arg(long)]
     init: Option<Init>,
     #[arg(long, value_name = "batch_size", allow_negative_numbers = true)]
@@ -138,7 +147,7 @@ struct TrainArgs {
     split_seed: Option<u64>,
     /// cpu | gpu | auto (auto: the CPU on a software adapter or none, else the faster of the two, measured)
     #[arg(long, default_value = "cpu")]
-    backend: String,
+    pub(crate) backend: String,
     /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
     #[arg(long)]
     kernels: Option<KernelSet>,
@@ -152,7 +161,7 @@ struct TrainArgs {
     save: Option<PathBuf>,
     /// One JSON object per eval and a final summary on stdout.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Samples to print at each eval.
     #[arg(long, default_value_t = 5)]
     samples: usize,
@@ -180,7 +189,7 @@ fn parse_l2(s: &str) -> Result<L2> {
 
 impl TrainArgs {
     /// The preset (or the lecture's defaults) overridden by the flags given.
-    fn resolve(&self, vocab_size: usize) -> Result<(ModelConfig, TrainConfig)> {
+    pub(crate) fn resolve(&self, vocab_size: usize) -> Result<(ModelConfig, TrainConfig)> {
         let p = Preset::get(self.preset.as_deref().unwrap_or("lecture"))?;
         let mut m = p.model(vocab_size);
         let mut t = p.train;
@@ -206,6 +215,11 @@ impl TrainArgs {
         Ok((m, t))
     }
 
+    /// The word list of --data (or the bundled names), split with --split-seed.
+    pub(crate) fn dataset(&self) -> Result<Dataset> {
+        Dataset::new(&read_data(self.data.as_deref())?, self.block_size()?, self.split_seed.unwrap_or(42))
+    }
+
     fn block_size(&self) -> Result<usize> {
         Ok(self.block.unwrap_or(Preset::get(self.preset.as_deref().unwrap_or("lecture"))?.block_size))
     }
@@ -224,8 +238,7 @@ fn progress_bar(steps: u64, hidden: bool) -> ProgressBar {
 }
 
 async fn train_cmd(args: &TrainArgs) -> Result<()> {
-    let text = read_data(args.data.as_deref())?;
-    let data = Dataset::new(&text, args.block_size()?, args.split_seed.unwrap_or(42))?;
+    let data = args.dataset()?;
     let (mcfg, tcfg) = args.resolve(data.vocab.len())?;
     let params = Params::init(&mcfg, tcfg.init, tcfg.seed)?;
     let gpu = || GpuBackend::open(&data, params.clone(), &tcfg, args.kernels);
@@ -298,7 +311,10 @@ async fn run_training<B: Backend>(
     let mut tr = Trainer::new(backend, cfg.clone());
     let uniform = (data.vocab.len() as f32).ln();
     let initial = tr.evaluate(SplitName::Train).await?;
-    let mcfg = tr.backend.params().await?.cfg;
+    let probe = Probe::first(&data.train, PROBE_ROWS);
+    let start_params = tr.backend.params().await?;
+    let saturated_init = saturation(&start_params, &probe);
+    let mcfg = start_params.cfg;
     if !args.json {
         eprintln!(
             "data: {} words, vocabulary {} {:?}; examples train {} dev {} test {}",
@@ -367,6 +383,7 @@ async fn run_training<B: Backend>(
     }
     pb.finish_and_clear();
     let losses = tr.evaluate_all().await?;
+    let saturated = saturation(&tr.backend.params().await?, &probe);
     let seconds = start.elapsed().as_secs_f64();
     let ex_per_sec = if train_secs > 0.0 { (tr.step as f64 * cfg.batch_size as f64) / train_secs } else { 0.0 };
     if let Some(path) = &args.save {
@@ -385,6 +402,7 @@ async fn run_training<B: Backend>(
             "event": "summary", "initial_loss": initial, "train_loss": losses.train, "dev_loss": losses.dev,
             "test_loss": losses.test, "steps": tr.step, "seconds": seconds, "train_seconds": train_secs,
             "examples_per_sec": ex_per_sec, "backend": tr.backend.kind().name(),
+            "init": cfg.init.name(), "saturated_init": saturated_init, "saturated": saturated,
             "diverged": diverged.as_ref().map(|e| e.to_string()), "calibration": calibration,
         }));
     } else {
@@ -392,6 +410,12 @@ async fn run_training<B: Backend>(
             "{} steps in {seconds:.1} s ({:.0} steps/s, {ex_per_sec:.0} examples/s)",
             tr.step,
             tr.step as f64 / train_secs.max(1e-9)
+        );
+        eprintln!(
+            "saturated tanh units (|h| > {SATURATED}) on the first {} training examples: {:.1}% at the start, {:.1}% now",
+            probe.rows(),
+            100.0 * saturated_init,
+            100.0 * saturated
         );
         println!("train {:.4}\ndev {:.4}\ntest {:.4}", losses.train, losses.dev, losses.test);
         if let Some(p) = &args.save {
@@ -401,13 +425,13 @@ async fn run_training<B: Backend>(
     diverged.map_or(Ok(()), Err)
 }
 
-fn load_model(path: &Path) -> Result<Checkpoint> {
+pub(crate) fn load_model(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::Weights(format!("cannot read {}: {e}", path.display())))?;
     weights::load(&bytes)
 }
 
 /// The word list a model was trained on, split as it was, checked against its vocabulary.
-fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
+pub(crate) fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
     let split_seed = ck.train.as_ref().map_or(42, |t| t.split_seed);
     let data = Dataset::new(&read_data(path)?, ck.params.cfg.block_size, split_seed)?;
     if data.vocab != ck.vocab {
@@ -469,6 +493,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Inspect { model, words, data, json } => inspect_cmd(&model, &words, data.as_deref(), json),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::Diagnose(args) => pollster::block_on(diagnose::diagnose(&args)),
+        Cmd::LrFind(args) => pollster::block_on(diagnose::lr_find(&args)),
     }
 }
 

@@ -1,0 +1,77 @@
+// How long a run will take, in plain words, from a measured rate: the worker's
+// steps/s while it trains, and before it starts the last rate measured for the
+// same backend and model shape (kept in this browser's localStorage).
+
+const PREFIX = 'makemore-rate:';
+
+/** "under a minute", "about 4 min", "about 2.5 h". */
+export function about(seconds) {
+    if (!Number.isFinite(seconds)) return 'an unknown time';
+    if (seconds < 60) return 'under a minute';
+    if (seconds < 90 * 60) return `about ${Math.round(seconds / 60)} min`;
+    return `about ${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** The settings that decide the speed of a step, as a storage key. */
+export function rateKey(backend, c) {
+    return [backend, c.block_size, c.n_embd, c.n_hidden, c.direct ? 'd' : '', c.batch_size, c.optimizer].join('|');
+}
+
+export function remember(key, stepsPerSec) {
+    try {
+        if (Number.isFinite(stepsPerSec) && stepsPerSec > 0) localStorage.setItem(PREFIX + key, String(stepsPerSec));
+    } catch { /* storage refused (private mode): the estimate waits for a measurement */ }
+}
+
+export function recall(key) {
+    try {
+        const rate = Number(localStorage.getItem(PREFIX + key));
+        return rate > 0 ? rate : null;
+    } catch {
+        return null;
+    }
+}
+
+const backendName = (b) => (b === 'webgpu' ? 'WebGPU' : 'the CPU');
+
+/**
+ * The run panel's estimate: before Start from the last rate for these settings,
+ * while training from the worker's steps/s. main.js hands it every message.
+ */
+export class RunEstimate {
+    /** `el`: where the sentence goes; `settings()`: the settings form as a config. */
+    constructor(el, settings) {
+        Object.assign(this, { el, settings });
+        this.backend = null;
+        this.state = 'idle';
+    }
+
+    onMessage(msg) {
+        switch (msg.type) {
+        case 'backend': this.backend = msg.backend; this.update(); break;
+        case 'state': this.state = msg.state; this.update(); break;
+        case 'progress': {
+            const c = this.settings();
+            remember(rateKey(this.backend, c), msg.stepsPerSec);
+            const left = (msg.steps - msg.step) / msg.stepsPerSec;
+            this.el.textContent = `${about(left)} left on ${backendName(this.backend)} (${Math.round(msg.stepsPerSec)} steps a second).`;
+            break;
+        }
+        default: break;
+        }
+    }
+
+    /** The estimate before a run, for the settings as they are now. */
+    update() {
+        if (this.state === 'running' || this.state === 'paused' || !this.backend) return;
+        if (this.state === 'done') {
+            this.el.textContent = '';
+            return;
+        }
+        const c = this.settings();
+        const rate = recall(rateKey(this.backend, c));
+        this.el.textContent = rate
+            ? `${c.steps.toLocaleString('en-US')} steps will take ${about(c.steps / rate)} on ${backendName(this.backend)} (at the ${Math.round(rate)} steps a second measured last time).`
+            : `How long it takes shows once it has run a few steps on ${backendName(this.backend)}.`;
+    }
+}
