@@ -318,12 +318,25 @@ async function run() {
 }
 
 /**
+ * A trainer for a side job (a timing, the E02 tries) on `config`. Under `auto` it
+ * trains where the page's trainer does, the device auto chose by measuring:
+ * the wasm API's own `auto` would open WebGPU whenever it works, and the side
+ * job would then time or train on another device than the one the page shows.
+ */
+function scratchTrainer(bytes, config) {
+    const auto = (config?.backend ?? 'auto') === 'auto';
+    return auto && trainer
+        ? wasm.pkg.Trainer.createOn(new Uint8Array(bytes), config, trainer.backend())
+        : wasm.pkg.Trainer.create(new Uint8Array(bytes), config);
+}
+
+/**
  * Runs `measure(t)` on a scratch trainer of `config` on `text` (no periodic
  * evaluations), posts its result as a `type` message with the backend it ran
  * on, and frees the trainer: the bench page's measurements.
  */
 async function onScratch(type, bytes, config, measure) {
-    const t = await wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, eval_every: 0 });
+    const t = await scratchTrainer(bytes, { ...config, eval_every: 0 });
     try {
         const result = await measure(t);
         post({ type, ...result, backend: t.backend(), reason: t.backendReason(), threads: wasm.threads });
@@ -394,7 +407,7 @@ async function e02({ text: bytes, config, steps, schemes }) {
     let backend = '';
     for (const init of schemes) {
         if (id !== e02Runs) break;
-        const t = await exclusive(() => wasm.pkg.Trainer.create(new Uint8Array(bytes), { ...config, init, steps, eval_every: 0 }));
+        const t = await exclusive(() => scratchTrainer(bytes, { ...config, init, steps, eval_every: 0 }));
         const t0 = performance.now();
         const row = { init, steps: 0 };
         try {

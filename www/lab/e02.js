@@ -156,7 +156,8 @@ export class E02View {
         case 'e02-probe':
             this.probing = false;
             remember(`e02:${rateKey(msg.backend, this.config())}`, msg.stepsPerSec);
-            this.estimate();
+            // A rate from another device than the page's would only ask for another probe.
+            if (msg.backend === this.backend) this.estimate();
             break;
         case 'e02-curve': {
             const c = this.curves?.get(msg.init);
