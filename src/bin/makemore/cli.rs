@@ -87,6 +87,8 @@ enum Cmd {
     },
     /// Measure steps/s and examples/s on each path, side by side, as one markdown table.
     Bench(bench::BenchArgs),
+    /// The GPU dispatch plan of a training step and its roofline lower bounds (no GPU needed).
+    GpuPlan(crate::gpu_plan::GpuPlanArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -408,6 +410,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Inspect { model, words, data, json } => inspect_cmd(&model, &words, data.as_deref(), json),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::GpuPlan(args) => crate::gpu_plan::run(&args),
     }
 }
 
