@@ -103,7 +103,10 @@ async fn open_device(adapter: &wgpu::Adapter) -> Result<(Device, Queue)> {
         max_buffer_size: have.max_buffer_size,
         ..wgpu::Limits::defaults()
     };
-    let desc = wgpu::DeviceDescriptor { label: Some("makemore"), required_limits, ..Default::default() };
+    // Timestamp queries where the adapter has them, for per-dispatch profiles.
+    let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+    let desc =
+        wgpu::DeviceDescriptor { label: Some("makemore"), required_limits, required_features, ..Default::default() };
     adapter.request_device(&desc).await.map_err(|e| {
         Error::Gpu(format!(
             "the GPU adapter {:?} cannot open a device with WebGPU's default limits ({e}); update the driver or use the cpu backend",
