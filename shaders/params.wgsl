@@ -25,20 +25,6 @@
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
 
-fn wg_sum(x: f32, li: u32) -> f32 {
-    red[li] = x;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) {
-            red[li] += red[li + s];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
 // Σ of parameter i's gradient terms over rows [r0, r1).
 fn grad(i: u32, r0: u32, r1: u32) -> f32 {
     var g = 0.0;
@@ -94,6 +80,14 @@ fn grad(i: u32, r0: u32, r1: u32) -> f32 {
     return g;
 }
 
+// Stores parameter i's gradient and, unless the guard tripped, updates it.
+fn finish(i: u32, g: f32, skip: bool) {
+    grads[i] = g;
+    if (!skip) {
+        update(i, g);
+    }
+}
+
 // The step's loss from its cross-entropy sum `ce`; whether the update must be skipped.
 fn guard(ce: f32, first: bool) -> bool {
     let loss = ce / f32(st.rows) + parts[0];
@@ -123,11 +117,7 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let skip = guard(wg_sum(ce, li), f == 0u && li == 0u);
     let i = f * WG + li;
     if (i < dims.n_params) {
-        let g = grad(i, 0u, st.rows);
-        grads[i] = g;
-        if (!skip) {
-            update(i, g);
-        }
+        finish(i, grad(i, 0u, st.rows), skip);
     }
 }
 
@@ -169,9 +159,6 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         for (var s = 0u; s < ar.splits; s++) {
             g += parts[ar.grad_parts + s * dims.n_params + i];
         }
-        grads[i] = g;
-        if (!skip) {
-            update(i, g);
-        }
+        finish(i, g, skip);
     }
 }

@@ -43,6 +43,42 @@ impl AdapterSummary {
         }
     }
 
+    /// In a browser, adds what wgpu's `AdapterInfo` leaves out there (vendor,
+    /// architecture, description) from the page's own `GPUAdapterInfo`, and marks a
+    /// fallback adapter as software also where only the older
+    /// `GPUAdapter.isFallbackAdapter` says so. (wgpu 30 maps
+    /// `GPUAdapterInfo.isFallbackAdapter` to `DeviceType::Cpu` but sets no vendor.)
+    /// It asks `navigator.gpu` for the default adapter again: the one wgpu opened is
+    /// not reachable from here.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn add_browser_info(&mut self) {
+        use wasm_bindgen::{JsCast, JsValue};
+        let get = |o: &JsValue, k: &str| {
+            js_sys::Reflect::get(o, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let adapter = async {
+            let gpu = get(&get(&js_sys::global().into(), "navigator")?, "gpu")?;
+            let request = get(&gpu, "requestAdapter")?.dyn_into::<js_sys::Function>().ok()?;
+            let promise = request.call0(&gpu).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+            wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())
+        };
+        let Some(adapter) = adapter.await else { return };
+        let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
+        let text = |k: &str| get(&info, k).and_then(|v| v.as_string()).unwrap_or_default();
+        let fallback = get(&info, "isFallbackAdapter").or_else(|| get(&adapter, "isFallbackAdapter"));
+        self.software |= fallback.and_then(|v| v.as_bool()).unwrap_or(false);
+        for (field, key) in [
+            (&mut self.vendor, "vendor"),
+            (&mut self.architecture, "architecture"),
+            (&mut self.description, "description"),
+        ] {
+            let value = text(key);
+            if !value.is_empty() {
+                *field = value;
+            }
+        }
+    }
+
     /// The kernels this adapter runs unless a caller forces a set.
     pub fn kernel_set(&self) -> KernelSet {
         if self.software {

@@ -8,6 +8,8 @@ use wgpu::{BindGroup, BindGroupLayout, BindingResource, Buffer, ComputePass, Com
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 /// The optimizer update, shared by `optim.wgsl` and `params.wgsl`.
 const UPDATE: &str = include_str!("../../../shaders/update.wgsl");
+/// Workgroup sums and the L2 term, shared by `loss.wgsl`, `rows.wgsl` and `params.wgsl`.
+const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
 
 /// Bytes between two [`Step`]s in the step buffer (the dynamic-offset alignment).
 pub const STEP_STRIDE: u64 = 256;
@@ -241,15 +243,15 @@ impl Kernels {
         use Slot::*;
         let step_layout = bind_group_layout(device, "step", &[Uniform], true);
         let hw = hardware.then(|| {
-            let rows = include_str!("../../../shaders/rows.wgsl");
-            let params = format!("{UPDATE}\n{}", include_str!("../../../shaders/params.wgsl"));
+            let rows = format!("{SUMS}\n{}", include_str!("../../../shaders/rows.wgsl"));
+            let params = format!("{UPDATE}\n{SUMS}\n{}", include_str!("../../../shaders/params.wgsl"));
             let p_slots = [Uniform, Uniform, Read, Write, Write, Write, Write, Write, Write, Write];
             let p = |entry| Kernel::new(device, &step_layout, ("params", params.as_str(), entry), &p_slots, &[]);
             HwKernels {
                 rows: Kernel::new(
                     device,
                     &step_layout,
-                    ("rows", rows, "main"),
+                    ("rows", rows.as_str(), "main"),
                     &[Uniform, Uniform, Read, Read, Read, Write, Write],
                     &[],
                 ),
@@ -280,7 +282,12 @@ impl Kernels {
             matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
             reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
             xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
-            loss: k("loss", include_str!("../../../shaders/loss.wgsl"), "main", &[Uniform, Read, Read, Write, Write]),
+            loss: k(
+                "loss",
+                &format!("{SUMS}\n{}", include_str!("../../../shaders/loss.wgsl")),
+                "main",
+                &[Uniform, Read, Read, Write, Write],
+            ),
             optim: k(
                 "optim",
                 &format!("{UPDATE}\n{}", include_str!("../../../shaders/optim.wgsl")),

@@ -191,7 +191,10 @@ impl GpuBackend {
         if m.vocab_size != data.vocab.len() || m.block_size != data.block_size {
             return Err(Error::config("vocab_size", "the model and the data set disagree on vocabulary or block size"));
         }
-        let adapter = AdapterSummary::from_info(device.adapter_info());
+        #[allow(unused_mut)] // filled in further in a browser
+        let mut adapter = AdapterSummary::from_info(device.adapter_info());
+        #[cfg(target_arch = "wasm32")]
+        adapter.add_browser_info().await;
         let kernel_set = choose_kernels(&adapter, kernels)?;
         let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set)?;
         let lost = Arc::new(Mutex::new(None));

@@ -274,6 +274,25 @@ fn tree_barriers(wg: u32) -> u32 {
     wg.trailing_zeros() + 2
 }
 
+/// loss.wgsl (one workgroup) over `rows` row losses, plus `l2_sums` L2 sums over
+/// `l2_params` parameters.
+fn loss_pass(rows: u32, l2_params: u64, l2_sums: u32) -> Pass {
+    let r = u64::from(rows);
+    Pass {
+        name: "loss".into(),
+        kernel: KernelId::Loss,
+        bind: BindId::Loss,
+        grid: (1, 1),
+        invocations: WG_1D,
+        longest_loop: u64::from(rows.div_ceil(WG_1D)).max(l2_params.div_ceil(u64::from(WG_1D))),
+        flops: r + 2 * l2_params,
+        bytes: 4 * (r + l2_params + 1),
+        workgroup_bytes: WG_1D * 4,
+        barriers: tree_barriers(WG_1D) * (1 + l2_sums),
+        over_batch: true,
+    }
+}
+
 /// The dispatches of one training step (`Mode::Train`, rows = the batch) or
 /// evaluation tile of `rows` rows, in order.
 pub fn passes(s: &Shapes, set: KernelSet, mode: Mode, rows: u32) -> Vec<Pass> {
@@ -354,19 +373,7 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     out.push(one_d("softmax xent", KernelId::Xent, BindId::Xent, rows, 3 * v, 5 * r * v, 4 * r * (2 * v + 2), true));
     let l2_params = if mode == Mode::Train && s.l2 { u64::from(s.v * s.e + s.te * s.h + s.h * s.v) } else { 0 };
     let l2_sums = if mode == Mode::Train && s.l2 { 3 } else { 0 };
-    out.push(Pass {
-        name: "loss".into(),
-        kernel: KernelId::Loss,
-        bind: BindId::Loss,
-        grid: (1, 1),
-        invocations: WG_1D,
-        longest_loop: u64::from(rows.div_ceil(WG_1D)).max(l2_params.div_ceil(u64::from(WG_1D))),
-        flops: r + 2 * l2_params,
-        bytes: 4 * (r + l2_params + 1),
-        workgroup_bytes: WG_1D * 4,
-        barriers: tree_barriers(WG_1D) * (1 + l2_sums),
-        over_batch: true,
-    });
+    out.push(loss_pass(rows, l2_params, l2_sums));
     if mode == Mode::Eval {
         return out;
     }
@@ -437,19 +444,7 @@ fn hardware(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
         over_batch: true,
     }];
     if !train {
-        out.push(Pass {
-            name: "loss".into(),
-            kernel: KernelId::Loss,
-            bind: BindId::Loss,
-            grid: (1, 1),
-            invocations: WG_1D,
-            longest_loop: u64::from(rows.div_ceil(WG_1D)),
-            flops: r,
-            bytes: 4 * (r + 1),
-            workgroup_bytes: WG_1D * 4,
-            barriers: tree_barriers(WG_1D),
-            over_batch: true,
-        });
+        out.push(loss_pass(rows, 0, 0));
         return out;
     }
     let n = u64::from(s.n_params);

@@ -22,7 +22,7 @@ pub fn run(text: &[u8], name: &str, model: &ModelConfig, batch: usize) -> Result
     for set in [KernelSet::Software, KernelSet::Hardware] {
         let params = Params::init(model, cfg.init, cfg.seed)?;
         let mut g = pollster::block_on(GpuBackend::open(&data, params, &cfg, Some(set)))?;
-        pollster::block_on(g.train(0, &vec![cfg.lr; WARM_UP]))?;
+        pollster::block_on(g.train(0, &[cfg.lr; WARM_UP]))?;
         let mut runs = Vec::new();
         for i in 0..TIMED {
             match pollster::block_on(g.profile_step((WARM_UP + i) as u64, cfg.lr))? {
