@@ -1,3 +1,4 @@
+// Both sets: the software set every step; the hardware set for evaluation tiles.
 // Reduces a step's row losses to one number in losses[slot], in one workgroup:
 // training: mean cross-entropy + Σ λ·mean(P²) over C, W1, W2; a non-finite loss
 // raises status[0], which stops every later update of the chunk (and their losses

@@ -1,4 +1,4 @@
-// Software set: the optimizer step, one invocation per parameter (update.wgsl),
+// Software set (lavapipe, SwiftShader, WARP): the optimizer step, one invocation per parameter (update.wgsl),
 // skipped once status[0] says a loss of this chunk was not finite.
 
 @group(0) @binding(0) var<uniform> dims: Dims;
