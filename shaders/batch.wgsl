@@ -1,3 +1,5 @@
+// Software set (lavapipe, SwiftShader, WARP; see src/backend/gpu/plan.rs): the hardware
+// set does this work inside rows.wgsl / params.wgsl instead.
 // Minibatch gather: xb (rows, T), yb (rows) from a split's x (N, T), y (N).
 // Training steps draw rows with batch_index; evaluation tiles copy contiguous rows.
 

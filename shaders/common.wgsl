@@ -54,3 +54,12 @@ fn flat_workgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 fn is_finite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
+
+// Where the hardware kernels find each activation in the arena buffer (in f32
+// elements; xb and yb hold u32 bits) and how their weight gradients split the batch.
+struct Arena {
+    xb: u32, yb: u32, emb: u32, h: u32,
+    logits: u32, dh: u32, demb: u32, rowloss: u32,
+    split_rows: u32, splits: u32, groups: u32, loss_parts: u32, // groups: workgroups over the parameters
+    grad_parts: u32, _p0: u32, _p1: u32, _p2: u32,
+}

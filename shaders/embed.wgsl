@@ -1,3 +1,5 @@
+// Software set (lavapipe, SwiftShader, WARP; see src/backend/gpu/plan.rs): the hardware
+// set does this work inside rows.wgsl / params.wgsl instead.
 // The embedding as a forward/backward pair over the same bindings:
 //   forward:  out = emb (rows, T*E) = C[xb],             table = params
 //   backward: out = grads or dC partials, dC (V, E) = Σ demb rows by token, table = demb (rows, T*E)

@@ -1,3 +1,5 @@
+// Software set (lavapipe, SwiftShader, WARP; see src/backend/gpu/plan.rs): the hardware
+// set does this work inside rows.wgsl / params.wgsl instead.
 // Register-blocked matmul with strided operands, used by every linear layer:
 //   out[m, n] = epilogue( Σ_k A[m, k]·B[k, n] )
 // Strides make transposes free, so one kernel covers

@@ -1,3 +1,5 @@
+// Software set (lavapipe, SwiftShader, WARP; see src/backend/gpu/plan.rs): the hardware
+// set does this work inside rows.wgsl / params.wgsl instead.
 // Adds `parts` partial results laid out one after another, (parts, len), in part
 // order, into out[off .. off + len]: the second pass of the split-K weight gradients
 // and of the chunked embedding backward. A fixed order keeps the sums deterministic.

@@ -1,3 +1,5 @@
+// Software set (lavapipe, SwiftShader, WARP; see src/backend/gpu/plan.rs): the hardware
+// set does this work inside rows.wgsl / params.wgsl instead.
 // Softmax cross-entropy, forward and backward in one pass over logits (rows, V):
 // one invocation per row keeps the row's max and sum, writes the row's −log p[y]
 // to rowloss and overwrites the logits with dlogits = (softmax − onehot(y)) / rows.

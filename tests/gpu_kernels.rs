@@ -16,7 +16,8 @@ use makemore::model::{Params, Tensor};
 use makemore::rng::{batch_index, batch_key, Rng};
 use pollster::block_on;
 
-use gpu_support::{assert_close, gpu};
+use gpu_support::{assert_close, gpu_with, SETS};
+use makemore::backend::KernelSet;
 
 const REL: f32 = 1e-4;
 
@@ -50,7 +51,14 @@ struct Case {
     optimizer: Optimizer,
 }
 
+/// The body runs once per kernel set.
 fn check(case: Case) {
+    for set in SETS {
+        check_set(&case, set);
+    }
+}
+
+fn check_set(case: &Case, set: KernelSet) {
     let data = Dataset::new(words(case.letters, 600, case.t as u64).as_bytes(), case.t, 42).unwrap();
     let m = ModelConfig {
         vocab_size: data.vocab.len(),
@@ -69,7 +77,8 @@ fn check(case: Case) {
         l2: L2 { c: 0.01, w1: 0.02, w2: 0.03 },
         ..TrainConfig::default()
     };
-    let mut g = gpu(&data, params, &cfg);
+    let mut g = gpu_with(set, &data, params, &cfg);
+    assert_eq!(g.kernel_set(), set);
     // One step first, so the traced step starts from non-zero Adam moments.
     block_on(g.train(0, &[0.05])).unwrap();
     let before = block_on(g.params()).unwrap();
@@ -85,8 +94,8 @@ fn check(case: Case) {
     let ids: Vec<usize> = (0..b as u32).map(|i| batch_index(key, step as u32, i, n) as usize).collect();
     let xb: Vec<u32> = ids.iter().flat_map(|&i| data.train.x[i * t..(i + 1) * t].to_vec()).collect();
     let yb: Vec<u32> = ids.iter().map(|&i| data.train.y[i]).collect();
-    assert_eq!(tr.xb, xb, "batch xb");
-    assert_eq!(tr.yb, yb, "batch yb");
+    assert_eq!(tr.xb, xb, "{set:?}: batch xb");
+    assert_eq!(tr.yb, yb, "{set:?}: batch yb");
 
     // The CPU matmul's workspace.
     let mut packs = Packs::default();
@@ -94,13 +103,13 @@ fn check(case: Case) {
     // embed forward, exactly.
     let mut emb = vec![0.0; b * te];
     embed_forward(&mut emb, p.get(Tensor::C), &xb, e);
-    assert_eq!(tr.emb, emb, "embed forward");
+    assert_eq!(tr.emb, emb, "{set:?}: embed forward");
 
     // hidden: tanh(emb @ W1 + b1).
     let mut hid = vec![0.0; b * h];
     linear_forward(&mut packs, &mut hid, &emb, p.get(Tensor::W1), Some(p.get(Tensor::B1)), b, te, h, false);
     tanh_forward(&mut hid);
-    assert_close("h", &tr.h, &hid, REL);
+    assert_close(&format!("{set:?} h"), &tr.h, &hid, REL);
 
     // output (from the GPU's h) and softmax cross-entropy.
     let mut logits = vec![0.0; b * v];
@@ -110,13 +119,13 @@ fn check(case: Case) {
     }
     let rowloss: Vec<f32> = (0..b).map(|r| xent_loss(&logits[r * v..(r + 1) * v], &yb[r..r + 1], v) as f32).collect();
     let ce = softmax_xent(&mut logits, &yb, v, 1.0 / b as f32);
-    assert_close("xent rowloss", &tr.rowloss, &rowloss, REL);
-    assert_close("xent dlogits", &tr.dlogits, &logits, REL);
+    assert_close(&format!("{set:?} xent rowloss"), &tr.rowloss, &rowloss, REL);
+    assert_close(&format!("{set:?} xent dlogits"), &tr.dlogits, &logits, REL);
 
     // loss: mean cross-entropy + L2.
     let mut l2_grads = vec![0.0; p.data.len()];
     let loss = (ce / b as f64) as f32 + l2_forward_backward(p, &cfg, &mut l2_grads);
-    assert_close("loss", &[tr.loss], &[loss], REL);
+    assert_close(&format!("{set:?} loss"), &[tr.loss], &[loss], REL);
 
     // backward, each pass from the GPU's inputs.
     let dl = &tr.dlogits;
@@ -141,7 +150,7 @@ fn check(case: Case) {
         want[b2].copy_from_slice(&db2);
     }
     tanh_backward(&mut dh, &tr.h);
-    assert_close("dpre", &tr.dpre, &dh, REL);
+    assert_close(&format!("{set:?} dpre"), &tr.dpre, &dh, REL);
     let mut demb = vec![0.0; b * te];
     if m.direct {
         let w3 = r(Tensor::W3);
@@ -176,13 +185,13 @@ fn check(case: Case) {
         want[w1].copy_from_slice(&dw1);
         want[b1].copy_from_slice(&db1);
     }
-    assert_close("demb", &tr.demb, &demb, REL);
+    assert_close(&format!("{set:?} demb"), &tr.demb, &demb, REL);
     let mut dc = vec![0.0; v * e];
     embed_backward(&mut dc, &tr.demb, &xb, e);
     want[r(Tensor::C)].copy_from_slice(&dc);
     for t in [Tensor::C, Tensor::W1, Tensor::B1, Tensor::W2, Tensor::B2, Tensor::W3] {
         if let Some(range) = p.layout.get(t) {
-            assert_close(&format!("grad {}", t.name()), &tr.grads[range.clone()], &want[range], REL);
+            assert_close(&format!("{set:?} grad {}", t.name()), &tr.grads[range.clone()], &want[range], REL);
         }
     }
 
@@ -191,7 +200,7 @@ fn check(case: Case) {
     let mut updated = before.data.clone();
     let (mut m1, mut m2) = moments.map_or((Vec::new(), Vec::new()), |s| (s.m, s.v));
     optimizer_step(&cfg, &mut updated, &grads, &mut m1, &mut m2, lr, step + 1);
-    assert_close("optimizer", &tr.params, &updated, REL);
+    assert_close(&format!("{set:?} optimizer"), &tr.params, &updated, REL);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use makemore::data::{Dataset, SplitName};
 use makemore::model::{Params, Tensor};
 use pollster::block_on;
 
-use gpu_support::{assert_close, gpu};
+use gpu_support::{assert_close, gpu_with, SETS};
+use makemore::backend::KernelSet;
 
 const NAMES: &[u8] = include_bytes!("../data/names.txt");
 
@@ -24,28 +25,45 @@ fn setup(direct: bool, cfg: TrainConfig) -> (Dataset, Params, TrainConfig) {
     (data, params, cfg)
 }
 
-/// Trains both backends on the same batches and compares every step's loss.
+/// Trains both backends on the same batches and compares every step's loss, on
+/// each kernel set.
 fn parity(direct: bool, cfg: TrainConfig, steps: usize, lr: f32) {
     let (data, params, cfg) = setup(direct, cfg);
     let mut cpu = CpuBackend::new(&data, params.clone(), &cfg).unwrap();
-    let mut gpu = gpu(&data, params, &cfg);
     let lrs = vec![lr; steps];
     let want = block_on(cpu.train(0, &lrs)).unwrap();
+    for set in SETS {
+        parity_set(set, &data, &params, &cfg, &want, &mut cpu, lr);
+    }
+}
+
+fn parity_set(
+    set: KernelSet,
+    data: &Dataset,
+    params: &Params,
+    cfg: &TrainConfig,
+    want: &[f32],
+    cpu: &mut CpuBackend,
+    lr: f32,
+) {
+    let steps = want.len();
+    let lrs = vec![lr; steps];
+    let mut gpu = gpu_with(set, data, params.clone(), cfg);
     // Two chunks, so the step numbering across submissions is covered too.
     let mut got = block_on(gpu.train(0, &lrs[..steps / 2])).unwrap();
     got.extend(block_on(gpu.train((steps / 2) as u64, &lrs[steps / 2..])).unwrap());
     assert_eq!(got.len(), steps);
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert!((g - w).abs() <= 1e-3, "step {i}: gpu loss {g} vs cpu {w}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-3, "{set:?} step {i}: gpu loss {g} vs cpu {w}");
     }
     assert!(want[steps - 1] < want[0] - 0.3, "training did not progress: {} → {}", want[0], want[steps - 1]);
     // Evaluation of whole splits (the train split spans many ragged tiles).
     for split in [SplitName::Train, SplitName::Dev] {
         let (g, w) = (block_on(gpu.evaluate(split)).unwrap(), block_on(cpu.evaluate(split)).unwrap());
-        assert!((g - w).abs() <= 1e-4 * w, "{split:?}: gpu {g} vs cpu {w}");
+        assert!((g - w).abs() <= 1e-4 * w, "{set:?} {split:?}: gpu {g} vs cpu {w}");
     }
     let (g, w) = (block_on(gpu.params()).unwrap(), block_on(cpu.params()).unwrap());
-    assert_close("params after training", &g.data, &w.data, 1e-2);
+    assert_close(&format!("{set:?} params after training"), &g.data, &w.data, 1e-2);
 }
 
 #[test]
@@ -67,15 +85,21 @@ fn adamw_training_matches_cpu() {
         l2: L2 { c: 0.001, w1: 0.001, w2: 0.001 },
         ..TrainConfig::default()
     };
-    parity(true, cfg, 100, 0.01);
+    parity(true, cfg, 200, 0.01);
 }
 
 #[test]
 fn params_and_optimizer_state_round_trip() {
+    for set in SETS {
+        round_trip(set);
+    }
+}
+
+fn round_trip(set: KernelSet) {
     let (data, params, cfg) = setup(true, TrainConfig { optimizer: Optimizer::Adam, ..TrainConfig::default() });
     let (device, queue) =
         block_on(request_device()).unwrap_or_else(|e| panic!("the GPU tests need a GPU adapter: {e}"));
-    let mut g = block_on(GpuBackend::new_with_device(device, queue, &data, params.clone(), &cfg)).unwrap();
+    let mut g = block_on(GpuBackend::new_with_device(device, queue, &data, params.clone(), &cfg, Some(set))).unwrap();
     assert_eq!(block_on(g.params()).unwrap(), params);
     let state =
         OptState { m: (0..params.data.len()).map(|i| i as f32).collect(), v: vec![0.5; params.data.len()], t: 3 };
@@ -88,7 +112,7 @@ fn params_and_optimizer_state_round_trip() {
     assert!(block_on(g.opt_state()).unwrap().unwrap().m.iter().all(|&x| x == 0.0), "set_params clears the moments");
     let mut cpu = CpuBackend::new(&data, other, &cfg).unwrap();
     let (gd, cd) = (block_on(g.evaluate(SplitName::Test)).unwrap(), block_on(cpu.evaluate(SplitName::Test)).unwrap());
-    assert!((gd - cd).abs() <= 1e-4 * cd, "test split: gpu {gd} vs cpu {cd}");
+    assert!((gd - cd).abs() <= 1e-4 * cd, "{set:?} test split: gpu {gd} vs cpu {cd}");
     let bad = Params::init(&ModelConfig { n_hidden: 7, ..params.cfg.clone() }, Init::Kaiming, 1).unwrap();
     assert!(g.set_params(&bad).is_err());
 }
@@ -97,9 +121,11 @@ fn params_and_optimizer_state_round_trip() {
 fn non_finite_loss_updates_nothing() {
     let (data, mut params, cfg) = setup(false, TrainConfig::default());
     params.get_mut(Tensor::B2)[0] = f32::INFINITY;
-    let mut g = gpu(&data, params.clone(), &cfg);
-    let losses = block_on(g.train(0, &[0.1; 5])).unwrap();
-    assert_eq!(losses.len(), 1, "training stops at the first non-finite loss: {losses:?}");
-    assert!(!losses[0].is_finite());
-    assert_eq!(block_on(g.params()).unwrap(), params, "the parameters stay the last good ones");
+    for set in SETS {
+        let mut g = gpu_with(set, &data, params.clone(), &cfg);
+        let losses = block_on(g.train(0, &[0.1; 5])).unwrap();
+        assert_eq!(losses.len(), 1, "{set:?}: training stops at the first non-finite loss: {losses:?}");
+        assert!(!losses[0].is_finite());
+        assert_eq!(block_on(g.params()).unwrap(), params, "{set:?}: the parameters stay the last good ones");
+    }
 }

@@ -90,7 +90,7 @@ fn a_vocabulary_too_wide_for_the_gpu_is_refused_by_name() {
     let m = ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: 16, n_hidden: 1024, direct: false };
     let params = Params::init(&m, Init::Kaiming, 1).expect("the model is valid");
     let (device, queue) = default_limits_device();
-    let built = block_on(GpuBackend::new_with_device(device, queue, &data, params, &TrainConfig::default()));
+    let built = block_on(GpuBackend::new_with_device(device, queue, &data, params, &TrainConfig::default(), None));
     let message = gpu_error(built, "building");
     assert!(message.contains("vocabulary of 40000 characters") && message.contains("cpu backend"), "{message}");
 
@@ -101,7 +101,8 @@ fn a_vocabulary_too_wide_for_the_gpu_is_refused_by_name() {
     let params = Params::init(&m, Init::Kaiming, 1).unwrap();
     let cfg = TrainConfig { batch_size: 8192, ..TrainConfig::default() };
     let (device, queue) = default_limits_device();
-    let message = gpu_error(block_on(GpuBackend::new_with_device(device, queue, &data, params, &cfg)), "building");
+    let message =
+        gpu_error(block_on(GpuBackend::new_with_device(device, queue, &data, params, &cfg, None)), "building");
     assert!(message.contains("smaller batch_size") && message.contains("3000 now"), "{message}");
     assert_eq!(live_buffers(), before, "a backend that failed to build holds no buffers");
 }

@@ -6,6 +6,12 @@
 //! (scripts/test-web.sh). The WebGPU tests fail, not skip, without an adapter.
 
 use js_sys::{Object, Reflect, JSON};
+use makemore::backend::cpu::CpuBackend;
+use makemore::backend::gpu::GpuBackend;
+use makemore::backend::{Backend, KernelSet};
+use makemore::config::{Init, ModelConfig, Optimizer, TrainConfig};
+use makemore::data::Dataset;
+use makemore::model::Params;
 use makemore::web::{weights_config, Trainer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -30,8 +36,12 @@ fn get(obj: &JsValue, key: &str) -> f64 {
 
 /// The first 5000 names: evaluating every split stays quick on a software GPU.
 fn first_names() -> JsValue {
+    first_names_text().into()
+}
+
+fn first_names_text() -> &'static str {
     let end = NAMES.match_indices('\n').nth(4999).map_or(NAMES.len(), |(i, _)| i);
-    NAMES[..end].into()
+    &NAMES[..end]
 }
 
 /// A small, quick model: the E01 recipe with fewer units and steps.
@@ -93,6 +103,54 @@ async fn cpu_trains_evaluates_samples_and_round_trips() {
 #[wasm_bindgen_test]
 async fn webgpu_trains_evaluates_samples_and_round_trips() {
     train_evaluate_sample_round_trip("webgpu").await;
+}
+
+/// 200 steps of kernel set `set` against the CPU backend, every loss within 1e-3,
+/// with SGD and no direct connections, then Adam with them (the native twin is
+/// tests/gpu_parity.rs).
+async fn kernel_set_matches_cpu(set: KernelSet) {
+    let data = Dataset::new(first_names_text().as_bytes(), 3, 42).unwrap();
+    for (direct, optimizer, lr) in [(false, Optimizer::Sgd, 0.1), (true, Optimizer::Adam, 0.01)] {
+        let m = ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: 10, n_hidden: 64, direct };
+        let params = Params::init(&m, Init::SmallOutput, 42).unwrap();
+        let cfg = TrainConfig { batch_size: 32, optimizer, ..TrainConfig::default() };
+        let lrs = vec![lr; 200];
+        let want = CpuBackend::new(&data, params.clone(), &cfg).unwrap().train(0, &lrs).await.unwrap();
+        let mut gpu = GpuBackend::open(&data, params, &cfg, Some(set))
+            .await
+            .unwrap_or_else(|e| panic!("the WebGPU tests need an adapter: {e}"));
+        assert_eq!(gpu.kernel_set(), set);
+        let got = gpu.train(0, &lrs).await.unwrap();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-3, "{set:?} {optimizer:?} direct {direct} step {i}: gpu {g} vs cpu {w}");
+        }
+    }
+}
+
+/// The browser's adapter summary: vendor and architecture come from the page's
+/// GPUAdapterInfo (wgpu leaves them out), and the kernel set follows the adapter.
+#[wasm_bindgen_test]
+async fn webgpu_adapter_is_described_and_picks_its_kernels() {
+    let data = Dataset::new(first_names_text().as_bytes(), 3, 42).unwrap();
+    let m = ModelConfig { vocab_size: data.vocab.len(), block_size: 3, n_embd: 4, n_hidden: 8, direct: false };
+    let params = Params::init(&m, Init::SmallOutput, 42).unwrap();
+    let gpu = GpuBackend::open(&data, params, &TrainConfig::default(), None)
+        .await
+        .unwrap_or_else(|e| panic!("the WebGPU tests need an adapter: {e}"));
+    let a = gpu.adapter();
+    assert!(!a.vendor.is_empty() && a.vendor != "0x0000", "{a:?}");
+    assert_eq!(gpu.kernel_set(), a.kernel_set(), "{a:?}");
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_software_kernels_match_cpu() {
+    kernel_set_matches_cpu(KernelSet::Software).await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_hardware_kernels_match_cpu() {
+    kernel_set_matches_cpu(KernelSet::Hardware).await;
 }
 
 async fn create_error(config: JsValue) -> String {

@@ -2,13 +2,30 @@
 //! never skip, without one) and float comparisons.
 
 use makemore::backend::gpu::GpuBackend;
+use makemore::backend::KernelSet;
 use makemore::config::TrainConfig;
 use makemore::data::Dataset;
 use makemore::model::Params;
 
+/// Both kernel sets: tests that take a set run their body on each.
+#[allow(dead_code)] // each test file compiles this module; not all of them loop over the sets
+pub const SETS: [KernelSet; 2] = [KernelSet::Software, KernelSet::Hardware];
+
+/// A backend with the adapter's own kernel set.
+#[allow(dead_code)]
 pub fn gpu(data: &Dataset, params: Params, cfg: &TrainConfig) -> GpuBackend {
-    pollster::block_on(GpuBackend::new(data, params, cfg))
-        .unwrap_or_else(|e| panic!("GpuBackend::new failed; the GPU tests need a working GPU adapter (on Linux: mesa-vulkan-drivers for lavapipe): {e}"))
+    open(data, params, cfg, None)
+}
+
+/// A backend running the kernel set `set`, whatever the adapter.
+#[allow(dead_code)]
+pub fn gpu_with(set: KernelSet, data: &Dataset, params: Params, cfg: &TrainConfig) -> GpuBackend {
+    open(data, params, cfg, Some(set))
+}
+
+fn open(data: &Dataset, params: Params, cfg: &TrainConfig, set: Option<KernelSet>) -> GpuBackend {
+    pollster::block_on(GpuBackend::open(data, params, cfg, set))
+        .unwrap_or_else(|e| panic!("GpuBackend::open failed; the GPU tests need a working GPU adapter (on Linux: mesa-vulkan-drivers for lavapipe): {e}"))
 }
 
 /// Asserts |got − want| ≤ rel·|want| + floor element-wise, where the floor is

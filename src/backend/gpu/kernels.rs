@@ -6,11 +6,15 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::{BindGroup, BindGroupLayout, BindingResource, Buffer, ComputePass, ComputePipeline, Device};
 
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+/// The optimizer update, shared by `optim.wgsl` and `params.wgsl`.
+const UPDATE: &str = include_str!("../../../shaders/update.wgsl");
+/// Workgroup sums and the L2 term, shared by `loss.wgsl`, `rows.wgsl` and `params.wgsl`.
+const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
 
 /// Bytes between two [`Step`]s in the step buffer (the dynamic-offset alignment).
 pub const STEP_STRIDE: u64 = 256;
-/// Invocations per workgroup of the 1-D kernels (all but matmul and loss).
-const WG_1D: u32 = 256;
+/// Invocations per workgroup of the software set's 1-D kernels (all but matmul and loss).
+pub const WG_1D: u32 = 256;
 /// Output tile edge of `matmul.wgsl` (TS there).
 pub const TILE: u32 = 32;
 /// Positions per chunk of the embedding backward (`Dims::dc_chunk`).
@@ -66,6 +70,27 @@ pub struct Step {
     pub bc1: f32,
     pub bc2: f32,
     pub mode: u32,
+}
+
+/// `Arena` in common.wgsl: where the hardware kernels find each activation (in
+/// f32 elements) and how their weight gradients split the batch.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Arena {
+    pub xb: u32,
+    pub yb: u32,
+    pub emb: u32,
+    pub h: u32,
+    pub logits: u32,
+    pub dh: u32,
+    pub demb: u32,
+    pub rowloss: u32,
+    pub split_rows: u32,
+    pub splits: u32,
+    pub groups: u32,
+    pub loss_parts: u32,
+    pub grad_parts: u32,
+    pub _pad: [u32; 3],
 }
 
 pub const MODE_TRAIN: u32 = 0;
@@ -187,6 +212,14 @@ pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: 
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
 }
 
+/// The hardware set's pipelines (`rows.wgsl`, `params.wgsl`), built only when it runs.
+pub struct HwKernels {
+    pub rows: Kernel,
+    pub fused: Kernel,
+    pub partial: Kernel,
+    pub reduce: Kernel,
+}
+
 /// Every pipeline of the backend, built once per device.
 pub struct Kernels {
     pub step_layout: BindGroupLayout,
@@ -200,13 +233,36 @@ pub struct Kernels {
     pub loss: Kernel,
     pub optim: Kernel,
     pub noop: Kernel,
+    pub hw: Option<HwKernels>,
 }
 
 impl Kernels {
-    pub fn new(device: &Device) -> Self {
+    /// The software set's pipelines, and with `hardware` the hardware set's too
+    /// (the hardware set evaluates with the software loss kernel).
+    pub fn new(device: &Device, hardware: bool) -> Self {
         use Slot::*;
         let step_layout = bind_group_layout(device, "step", &[Uniform], true);
-        let k = |name, src, entry, slots: &[Slot]| Kernel::new(device, &step_layout, (name, src, entry), slots, &[]);
+        let hw = hardware.then(|| {
+            let rows = format!("{SUMS}\n{}", include_str!("../../../shaders/rows.wgsl"));
+            let params = format!("{UPDATE}\n{SUMS}\n{}", include_str!("../../../shaders/params.wgsl"));
+            let p_slots = [Uniform, Uniform, Read, Write, Write, Write, Write, Write, Write, Write];
+            let p = |entry| Kernel::new(device, &step_layout, ("params", params.as_str(), entry), &p_slots, &[]);
+            HwKernels {
+                rows: Kernel::new(
+                    device,
+                    &step_layout,
+                    ("rows", rows.as_str(), "main"),
+                    &[Uniform, Uniform, Read, Read, Read, Write, Write],
+                    &[],
+                ),
+                fused: p("fused"),
+                partial: p("partial"),
+                reduce: p("reduce"),
+            }
+        });
+        let k = |name: &str, src: &str, entry: &str, slots: &[Slot]| {
+            Kernel::new(device, &step_layout, (name, src, entry), slots, &[])
+        };
         let matmul = |epilogue: u32| {
             let src = include_str!("../../../shaders/matmul.wgsl");
             let slots = [Uniform, Read, Read, Read, Write];
@@ -226,15 +282,21 @@ impl Kernels {
             matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
             reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
             xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
-            loss: k("loss", include_str!("../../../shaders/loss.wgsl"), "main", &[Uniform, Read, Read, Write, Write]),
+            loss: k(
+                "loss",
+                &format!("{SUMS}\n{}", include_str!("../../../shaders/loss.wgsl")),
+                "main",
+                &[Uniform, Read, Read, Write, Write],
+            ),
             optim: k(
                 "optim",
-                include_str!("../../../shaders/optim.wgsl"),
+                &format!("{UPDATE}\n{}", include_str!("../../../shaders/optim.wgsl")),
                 "main",
                 &[Uniform, Read, Read, Write, Write, Write],
             ),
             noop: k("noop", include_str!("../../../shaders/noop.wgsl"), "main", &[]),
             step_layout,
+            hw,
         }
     }
 }
@@ -243,11 +305,6 @@ impl Kernels {
 pub fn grid(n: u32, max_dim: u32) -> (u32, u32) {
     let x = n.clamp(1, max_dim);
     (x, n.div_ceil(x).max(1))
-}
-
-/// Workgroups for `n` invocations of a 1-D kernel.
-pub fn grid_1d(n: u32, max_dim: u32) -> (u32, u32) {
-    grid(n.div_ceil(WG_1D), max_dim)
 }
 
 /// Chunks of the embedding backward for `rows` rows of T positions.

@@ -9,6 +9,11 @@
 //! per chunk. Evaluation runs the forward pass over the split in tiles and reads
 //! back one partial sum per tile.
 //!
+//! Two kernel sets ([`KernelSet`], chosen per adapter in [`device`]) run the same
+//! step; [`plan`] lists each set's dispatches, and the encoder runs that table.
+//!
+//! **software** (lavapipe, SwiftShader, WARP: CPU drivers, where every load costs
+//! per lane, a barrier is a coroutine switch and long serial loops are cheap).
 //! Per training step (shapes for rows = batch_size; [..] only with direct connections):
 //! ```text
 //! batch          xb (B, T), yb (B)        = split rows at batch_index(key, step, i)
@@ -27,13 +32,19 @@
 //! Weight gradients of large batches split K (the batch) across workgroups, and a
 //! large batch's embedding backward runs in chunks; each writes partials to a scratch
 //! buffer that a `reduce` pass adds in a fixed order, so results stay deterministic.
-//! The kernels avoid workgroup memory and barriers: on CPU drivers (lavapipe,
-//! SwiftShader) every load costs per lane and a barrier is a coroutine switch.
+//!
+//! **hardware** (real GPUs: many workgroups, no long serial loops, few dispatches):
+//! ```text
+//! rows            one workgroup per row: gather, forward, xent, backward (+ the L2 term)
+//! params.fused    one invocation per parameter: gradient over the rows, loss, guard, update
+//!   or, when a loop over the batch would pass plan::HW_MAX_LOOP:
+//! params.partial  (row split, parameter): gradient and loss partials
+//! params.reduce   the splits added in order, loss, guard, update
+//! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use wgpu::util::DeviceExt;
 use wgpu::{BindGroup, Buffer, BufferUsages, ComputePass, Device, Queue};
 
 use crate::backend::{
@@ -45,120 +56,27 @@ use crate::model::{Layout, Params, Tensor};
 use crate::rng::batch_key;
 use crate::{Error, Result};
 
+mod buffers;
+pub mod device;
 pub mod kernels;
+pub mod plan;
 mod readback;
 
+pub use buffers::live_buffers;
+use buffers::{res, Act, Acts, Alloc, Owned};
+use device::{check_limits, choose_kernels, max_binding, too_big, Scopes};
+pub use device::{request_device, AdapterSummary};
 use kernels::*;
+use plan::{BindId, KernelId, Mode, Pass, Shapes};
 
 /// Steps (or evaluation tiles) encoded into one submission.
 const CHUNK: usize = 1024;
-/// Preferred rows per evaluation tile.
-const EVAL_ROWS: usize = 4096;
-/// Storage buffers the widest kernel (optim) binds.
-const STORAGE_PER_STAGE: u32 = 5;
-/// Workgroup memory of the largest kernel (loss's reduction).
-const WORKGROUP_BYTES: u32 = 256 * 4;
 
-/// Buffers made by every [`GpuBackend`] alive in this process (or page).
-static LIVE_BUFFERS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many GPU buffers the backends alive now hold: a count that returns to the
-/// same value after a backend is dropped (leak tests watch it).
-pub fn live_buffers() -> usize {
-    LIVE_BUFFERS.load(Ordering::Relaxed)
-}
-
-/// What the page's badge and the CLI say about an adapter, and whether it is a
-/// software (CPU-emulated) one: natively wgpu's `DeviceType::Cpu` (lavapipe,
-/// SwiftShader, WARP).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct AdapterSummary {
-    pub name: String,
-    pub vendor: String,
-    pub architecture: String,
-    pub description: String,
-    pub backend: String,
-    pub software: bool,
-}
-
-impl AdapterSummary {
-    pub fn from_info(info: wgpu::AdapterInfo) -> Self {
-        AdapterSummary {
-            vendor: format!("{:#06x}", info.vendor),
-            architecture: String::new(),
-            description: info.driver_info.clone(),
-            backend: format!("{:?}", info.backend),
-            software: info.device_type == wgpu::DeviceType::Cpu,
-            name: info.name,
-        }
-    }
-
-    /// The kernels this adapter runs unless a caller forces a set.
-    pub fn kernel_set(&self) -> KernelSet {
-        if self.software {
-            KernelSet::Software
-        } else {
-            KernelSet::Hardware
-        }
-    }
-}
-
-/// Finds the default (high-performance) adapter.
-async fn request_adapter() -> Result<wgpu::Adapter> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    instance
-        .request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| {
-            Error::Gpu(format!(
-                "no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux Mesa's lavapipe, \
-                 package mesa-vulkan-drivers), use a browser with WebGPU, or train with the cpu backend"
-            ))
-        })
-}
-
-/// Finds an adapter and opens a device with WebGPU's default limits, raised to
-/// the adapter's buffer sizes so larger models fit.
-pub async fn request_device() -> Result<(Device, Queue)> {
-    open_device(&request_adapter().await?).await
-}
-
-/// Opens `adapter`'s device with WebGPU's default limits, raised to the
-/// adapter's buffer sizes so larger models fit.
-async fn open_device(adapter: &wgpu::Adapter) -> Result<(Device, Queue)> {
-    let have = adapter.limits();
-    let required_limits = wgpu::Limits {
-        max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
-        max_buffer_size: have.max_buffer_size,
-        ..wgpu::Limits::defaults()
-    };
-    let desc = wgpu::DeviceDescriptor { label: Some("makemore"), required_limits, ..Default::default() };
-    adapter.request_device(&desc).await.map_err(|e| {
-        Error::Gpu(format!(
-            "the GPU adapter {:?} cannot open a device with WebGPU's default limits ({e}); update the driver or use the cpu backend",
-            adapter.get_info().name
-        ))
-    })
-}
-
-/// One split's tokens on the GPU and the batch-gather bind group that reads them.
+/// One split's tokens on the GPU and the bind group that gathers its rows
+/// (software: the batch kernel; hardware: the rows kernel).
 struct SplitBufs {
     len: usize,
     gather: BindGroup,
-}
-
-/// A matmul pass: its bind group, output width, fixed row count (None: the step's
-/// rows), K splits, and with splits the reduce pass (bind group, length) after it.
-struct MatPass {
-    bind: BindGroup,
-    epilogue: usize,
-    n: u32,
-    rows: Option<u32>,
-    splits: u32,
-    reduce: Option<(BindGroup, u32)>,
 }
 
 /// The buffers every step uses, besides the parameters.
@@ -167,14 +85,7 @@ struct Work {
     grads: Buffer,
     m: Buffer,
     v: Buffer,
-    xb: Buffer,
-    yb: Buffer,
-    emb: Buffer,
-    h: Buffer,
-    logits: Buffer,
-    dh: Buffer,
-    demb: Buffer,
-    rowloss: Buffer,
+    acts: Acts,
     steps: Buffer,
     losses: Buffer,
     status: Buffer,
@@ -204,23 +115,17 @@ pub struct GpuBackend {
     kernels: Kernels,
     model: ModelConfig,
     cfg: TrainConfig,
-    max_dim: u32,
+    shapes: Shapes,
     eval_rows: usize,
     work: Work,
     /// Every buffer this backend made, destroyed on drop.
     _owned: Owned,
     splits: [SplitBufs; 3],
     step_bind: BindGroup,
-    embed_forward: BindGroup,
-    embed_backward: BindGroup,
-    xent: BindGroup,
-    loss: BindGroup,
-    optim: BindGroup,
-    /// The forward and backward matmul passes in order (see the module docs).
-    forward: Vec<MatPass>,
-    backward: Vec<MatPass>,
-    /// Adds the embedding backward's chunk partials into dC, when there are several.
-    embed_reduce: Option<BindGroup>,
+    /// The bind groups the pass table names (all but the split gathers).
+    binds: HashMap<BindId, BindGroup>,
+    /// The dispatches of a training step (see [`plan`]).
+    train_plan: Vec<Pass>,
     lost: Arc<Mutex<Option<String>>>,
     /// Updates the Adam moments have seen (bias correction restarts with them).
     opt_t: u64,
@@ -228,65 +133,17 @@ pub struct GpuBackend {
     kernel_set: KernelSet,
 }
 
-/// Creates buffers and remembers them in [`Owned`].
-struct Alloc<'a> {
-    device: &'a Device,
-    owned: Owned,
-}
-
-impl Alloc<'_> {
-    fn empty(&mut self, label: &str, bytes: usize, usage: BufferUsages) -> Buffer {
-        let b = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: (bytes.max(4) as u64).next_multiple_of(4),
-            usage,
-            mapped_at_creation: false,
-        });
-        self.keep(b)
-    }
-
-    /// Takes `b` into the backend's buffers.
-    fn keep(&mut self, b: Buffer) -> Buffer {
-        LIVE_BUFFERS.fetch_add(1, Ordering::Relaxed);
-        self.owned.0.push(b.clone());
-        b
-    }
-
-    fn storage(&mut self, label: &str, bytes: usize) -> Buffer {
-        self.empty(label, bytes, BufferUsages::STORAGE | BufferUsages::COPY_SRC | BufferUsages::COPY_DST)
-    }
-
-    fn init(&mut self, label: &str, contents: &[u8], usage: BufferUsages) -> Buffer {
-        let mut padded = contents.to_vec();
-        padded.resize(contents.len().max(4).next_multiple_of(4), 0);
-        let b = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: &padded,
-            usage,
-        });
-        self.keep(b)
-    }
-}
-
-fn too_big(what: &str, bytes: u64, limit: u64, fix: &str) -> Error {
-    Error::Gpu(format!(
-        "{what} needs a {} MiB buffer but this GPU allows {} MiB per storage buffer; {fix}",
-        bytes >> 20,
-        limit >> 20
-    ))
-}
-
-/// The largest buffer a kernel can bind on a device with `lim`.
-fn max_binding(lim: &wgpu::Limits) -> u64 {
-    lim.max_storage_buffer_binding_size.min(lim.max_buffer_size)
-}
-
-fn res(b: &Buffer) -> wgpu::BindingResource<'_> {
-    b.as_entire_binding()
-}
-
 fn offset_of(layout: &Layout, t: Tensor) -> u32 {
     layout.range(t).start as u32
+}
+
+/// What [`GpuBackend::build`] makes.
+struct Built {
+    work: Work,
+    owned: Owned,
+    splits: [SplitBufs; 3],
+    step_bind: BindGroup,
+    binds: HashMap<BindId, BindGroup>,
 }
 
 impl GpuBackend {
@@ -296,15 +153,10 @@ impl GpuBackend {
     }
 
     /// Like [`GpuBackend::new`], with the kernel set forced (`Some`) or picked
-    /// from the adapter (`None`).
-    // TODO(issue 12, in progress): the hardware set; today every choice runs the software kernels.
+    /// from the adapter (`None`; natively `MAKEMORE_GPU_KERNELS` overrides it).
     pub async fn open(data: &Dataset, params: Params, cfg: &TrainConfig, kernels: Option<KernelSet>) -> Result<Self> {
         let (device, queue) = request_device().await?;
-        let mut backend = Self::new_with_device(device, queue, data, params, cfg).await?;
-        if let Some(k) = kernels {
-            backend.kernel_set = k;
-        }
-        Ok(backend)
+        Self::new_with_device(device, queue, data, params, cfg, kernels).await
     }
 
     /// The adapter this backend trains on.
@@ -317,7 +169,13 @@ impl GpuBackend {
         self.kernel_set
     }
 
-    /// Builds the backend on a device the caller opened (tests, the web page).
+    /// The dispatches of one training step, as encoded.
+    pub fn train_plan(&self) -> &[Pass] {
+        &self.train_plan
+    }
+
+    /// Builds the backend on a device the caller opened (tests, the web page), with
+    /// the kernel set forced (`Some`) or chosen as in [`GpuBackend::open`].
     /// It installs a device-lost callback on that device.
     pub async fn new_with_device(
         device: Device,
@@ -325,6 +183,7 @@ impl GpuBackend {
         data: &Dataset,
         params: Params,
         cfg: &TrainConfig,
+        kernels: Option<KernelSet>,
     ) -> Result<Self> {
         params.cfg.validate()?;
         cfg.validate()?;
@@ -332,58 +191,58 @@ impl GpuBackend {
         if m.vocab_size != data.vocab.len() || m.block_size != data.block_size {
             return Err(Error::config("vocab_size", "the model and the data set disagree on vocabulary or block size"));
         }
-        let eval_rows = check_limits(&device.limits(), &m, cfg, data)?;
-        let adapter = AdapterSummary::from_info(device.adapter_info());
+        #[allow(unused_mut)] // filled in further in a browser
+        let mut adapter = AdapterSummary::from_info(device.adapter_info());
+        #[cfg(target_arch = "wasm32")]
+        adapter.add_browser_info().await;
+        let kernel_set = choose_kernels(&adapter, kernels)?;
+        let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set)?;
         let lost = Arc::new(Mutex::new(None));
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             *flag.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
+        let shapes = Shapes::new(&m, cfg, device.limits().max_compute_workgroups_per_dimension);
         let scopes = Scopes::push(&device);
-        let kernels = Kernels::new(&device);
-        let built = Self::build(&device, kernels, data, &params, cfg, eval_rows);
+        let kernels = Kernels::new(&device, kernel_set == KernelSet::Hardware);
+        let built = Self::build(&device, &kernels, &shapes, kernel_set, data, &params, cfg, eval_rows);
         scopes.pop("building the GPU model").await?;
-        let built = built?;
-        let max_dim = device.limits().max_compute_workgroups_per_dimension;
-        let (work, owned, splits, binds) = built;
-        let [step_bind, embed_forward, embed_backward, xent, loss, optim] = binds.groups;
+        let Built { work, owned, splits, step_bind, binds } = built?;
+        let train_plan = plan::passes(&shapes, kernel_set, Mode::Train, cfg.batch_size as u32);
         Ok(GpuBackend {
-            kernels: binds.kernels,
+            kernels,
             model: m,
             cfg: cfg.clone(),
-            max_dim,
+            shapes,
             eval_rows,
             work,
             _owned: owned,
             splits,
             step_bind,
-            embed_forward,
-            embed_backward,
-            xent,
-            loss,
-            optim,
-            forward: binds.forward,
-            backward: binds.backward,
-            embed_reduce: binds.embed_reduce,
+            binds,
+            train_plan,
             lost,
             opt_t: 0,
-            kernel_set: adapter.kernel_set(),
+            kernel_set,
             adapter,
             device,
             queue,
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         device: &Device,
-        kernels: Kernels,
+        k: &Kernels,
+        shapes: &Shapes,
+        set: KernelSet,
         data: &Dataset,
         params: &Params,
         cfg: &TrainConfig,
         eval_rows: usize,
-    ) -> Result<(Work, Owned, [SplitBufs; 3], Binds)> {
+    ) -> Result<Built> {
         let mc = &params.cfg;
-        let (t, h, v, te) = (mc.block_size, mc.n_hidden, mc.vocab_size, mc.n_in());
+        let v = mc.vocab_size;
         let rows = cfg.batch_size.max(eval_rows);
         let n_params = params.data.len();
         let adam = cfg.optimizer != Optimizer::Sgd;
@@ -394,14 +253,7 @@ impl GpuBackend {
             grads: a.storage("grads", n_params * 4),
             m: a.storage("adam m", if adam { n_params * 4 } else { 4 }),
             v: a.storage("adam v", if adam { n_params * 4 } else { 4 }),
-            xb: a.storage("xb", rows * t * 4),
-            yb: a.storage("yb", rows * 4),
-            emb: a.storage("emb", rows * te * 4),
-            h: a.storage("h", rows * h * 4),
-            logits: a.storage("logits", rows * v * 4),
-            dh: a.storage("dh", rows * h * 4),
-            demb: a.storage("demb", rows * te * 4),
-            rowloss: a.storage("rowloss", rows * 4),
+            acts: Acts::new(&mut a, mc, rows, set),
             steps: a.empty("steps", CHUNK * STEP_STRIDE as usize, BufferUsages::UNIFORM | BufferUsages::COPY_DST),
             losses: a.storage("losses", CHUNK * 4),
             status: a.storage("status", 4),
@@ -410,122 +262,138 @@ impl GpuBackend {
         let dims = dims(params, cfg, data.train.len());
         let dims_buf = a.init("dims", bytemuck::bytes_of(&dims), BufferUsages::UNIFORM);
         let w = &work;
-        let k = &kernels;
-        let gather = |s: &Split, a: &mut Alloc, name: &str| {
-            let x = a.init(name, bytemuck::cast_slice(&s.x), BufferUsages::STORAGE);
-            let y = a.init(name, bytemuck::cast_slice(&s.y), BufferUsages::STORAGE);
-            let bind = k.batch.bind(device, &[res(&dims_buf), res(&x), res(&y), res(&w.xb), res(&w.yb)]);
-            SplitBufs { len: s.len(), gather: bind }
-        };
-        let splits = [
-            gather(&data.train, &mut a, "train"),
-            gather(&data.dev, &mut a, "dev"),
-            gather(&data.test, &mut a, "test"),
-        ];
-
-        let l = &params.layout;
-        let (c, w1, b1, w2, b2, w3) = (
-            offset_of(l, Tensor::C),
-            offset_of(l, Tensor::W1),
-            offset_of(l, Tensor::B1),
-            offset_of(l, Tensor::W2),
-            offset_of(l, Tensor::B2),
-            offset_of(l, Tensor::W3),
+        let d = res(&dims_buf);
+        let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("step"),
+            layout: &k.step_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform_at(&w.steps, 0, std::mem::size_of::<Step>() as u64),
+            }],
+        });
+        let mut binds = HashMap::new();
+        binds.insert(
+            BindId::Loss,
+            k.loss
+                .bind(device, &[d.clone(), w.acts.bind(Act::Rowloss), res(&w.params), res(&w.losses), res(&w.status)]),
         );
-        let (h_, v_, te_) = (h as u32, v as u32, te as u32);
-        let direct = mc.direct;
-        // A pass over the step's rows: out (B, n) = A (B, k) @ B (k, n).
-        let rows_pass = |n, k, a: [u32; 3], b: [u32; 3], epilogue, bias_off| Mat {
-            n,
-            k,
-            a,
-            b,
-            out_sm: n,
-            epilogue,
-            bias_off,
-            rows_in: ROWS_M,
-            splits: 1,
-            ..Mat::default()
-        };
-        // A weight gradient: grads[out_off..] (m (+1), n) = [A, 1]ᵀ @ dY over the batch.
-        let grad_pass = |m, n, out_off, ones_row| Mat {
-            m,
-            n,
-            a: [0, 1, m],
-            b: [0, n, 1],
-            out_off,
-            out_sm: n,
-            ones_row,
-            rows_in: ROWS_K,
-            splits: k_splits(m + ones_row, n, cfg.batch_size as u32),
-            ..Mat::default()
-        };
-        // (Mat, [a, b, aux, out]), forward then backward, in dispatch order.
-        let forward: Vec<(Mat, [&Buffer; 4])> = [
-            // h (B, H) = tanh(emb @ W1 + b1)
-            Some((
-                rows_pass(h_, te_, [0, te_, 1], [w1, h_, 1], EPI_BIAS_TANH, b1),
-                [&w.emb, &w.params, &w.params, &w.h],
-            )),
-            // logits (B, V) = h @ W2 + b2
-            Some((rows_pass(v_, h_, [0, h_, 1], [w2, v_, 1], EPI_BIAS, b2), [&w.h, &w.params, &w.params, &w.logits])),
-            // logits += emb @ W3
-            direct.then(|| {
-                (
-                    rows_pass(v_, te_, [0, te_, 1], [w3, v_, 1], EPI_ACCUMULATE, 0),
-                    [&w.emb, &w.params, &w.params, &w.logits],
-                )
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let backward: Vec<(Mat, [&Buffer; 4])> = [
-            // [dW2; db2] (H+1, V) = [h, 1]ᵀ @ dlogits
-            Some((grad_pass(h_, v_, w2, 1), [&w.h, &w.logits, &w.h, &w.grads])),
-            // dW3 (T*E, V) = embᵀ @ dlogits
-            direct.then(|| (grad_pass(te_, v_, w3, 0), [&w.emb, &w.logits, &w.emb, &w.grads])),
-            // dpre (B, H) = (dlogits @ W2ᵀ) ⊙ (1 − h²)
-            Some((rows_pass(h_, v_, [0, v_, 1], [w2, 1, v_], EPI_TANH_GRAD, 0), [&w.logits, &w.params, &w.h, &w.dh])),
-            // [dW1; db1] (T*E+1, H) = [emb, 1]ᵀ @ dpre
-            Some((grad_pass(te_, h_, w1, 1), [&w.emb, &w.dh, &w.emb, &w.grads])),
-            // demb (B, T*E) = dlogits @ W3ᵀ
-            direct.then(|| {
-                (rows_pass(te_, v_, [0, v_, 1], [w3, 1, v_], EPI_NONE, 0), [&w.logits, &w.params, &w.params, &w.demb])
-            }),
-            // demb (B, T*E) (+)= dpre @ W1ᵀ
-            Some((
-                rows_pass(te_, h_, [0, h_, 1], [w1, 1, h_], if direct { EPI_ACCUMULATE } else { EPI_NONE }, 0),
-                [&w.dh, &w.params, &w.params, &w.demb],
-            )),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-
-        // Split passes and a chunked embedding backward write partials to `parts`,
-        // and a reduce pass adds them into grads.
-        let dc_parts = dc_chunks(cfg.batch_size as u32, t as u32);
-        let mut part_len = if dc_parts > 1 { (dc_parts * v_ * mc.n_embd as u32) as usize } else { 0 };
-        for (mat, _) in &backward {
-            if mat.splits > 1 {
-                let len = (mat.m + mat.ones_row) * mat.n;
-                part_len = part_len.max((mat.splits * len) as usize);
-            }
-        }
-        let max = max_binding(&device.limits());
-        if part_len as u64 * 4 > max {
-            return Err(too_big(
+        let too_many_partials = |bytes: u64, max: u64| {
+            too_big(
                 "summing the gradients of one batch",
-                part_len as u64 * 4,
+                bytes,
                 max,
                 &format!("use a smaller batch_size, or a word list with fewer distinct characters ({} now)", v - 1),
-            ));
+            )
+        };
+        let max = max_binding(&device.limits());
+        let splits = match (set, &k.hw, &w.acts.arena) {
+            (KernelSet::Hardware, Some(hw), Some((arena_buf, regions))) => {
+                // parts: [0] the L2 term, loss partials at 64, gradient partials after them.
+                let n_splits = shapes.hw_splits(cfg.batch_size as u32);
+                let loss_parts = 64u32;
+                let grad_parts = (loss_parts + n_splits).next_multiple_of(64);
+                let part_len = if n_splits > 1 { grad_parts as usize + n_splits as usize * n_params } else { 1 };
+                if part_len as u64 * 4 > max {
+                    return Err(too_many_partials(part_len as u64 * 4, max));
+                }
+                let parts = a.storage("partials", part_len * 4);
+                let arena = Arena {
+                    split_rows: shapes.hw_split_rows(),
+                    splits: n_splits,
+                    groups: shapes.hw_param_groups(),
+                    loss_parts,
+                    grad_parts,
+                    ..*regions
+                };
+                let arena_u = a.init("arena", bytemuck::bytes_of(&arena), BufferUsages::UNIFORM);
+                binds.insert(
+                    BindId::Params,
+                    hw.fused.bind(
+                        device,
+                        &[
+                            d.clone(),
+                            res(&arena_u),
+                            res(arena_buf),
+                            res(&w.params),
+                            res(&w.grads),
+                            res(&w.m),
+                            res(&w.v),
+                            res(&w.losses),
+                            res(&w.status),
+                            res(&parts),
+                        ],
+                    ),
+                );
+                let gather = |s: &Split, a: &mut Alloc, name: &str| {
+                    let x = a.init(name, bytemuck::cast_slice(&s.x), BufferUsages::STORAGE);
+                    let y = a.init(name, bytemuck::cast_slice(&s.y), BufferUsages::STORAGE);
+                    let bind = hw.rows.bind(
+                        device,
+                        &[d.clone(), res(&arena_u), res(&x), res(&y), res(&w.params), res(arena_buf), res(&parts)],
+                    );
+                    SplitBufs { len: s.len(), gather: bind }
+                };
+                [
+                    gather(&data.train, &mut a, "train"),
+                    gather(&data.dev, &mut a, "dev"),
+                    gather(&data.test, &mut a, "test"),
+                ]
+            }
+            _ => {
+                let gather = |s: &Split, a: &mut Alloc, name: &str| {
+                    let x = a.init(name, bytemuck::cast_slice(&s.x), BufferUsages::STORAGE);
+                    let y = a.init(name, bytemuck::cast_slice(&s.y), BufferUsages::STORAGE);
+                    let bind = k
+                        .batch
+                        .bind(device, &[d.clone(), res(&x), res(&y), w.acts.bind(Act::Xb), w.acts.bind(Act::Yb)]);
+                    SplitBufs { len: s.len(), gather: bind }
+                };
+                let splits = [
+                    gather(&data.train, &mut a, "train"),
+                    gather(&data.dev, &mut a, "dev"),
+                    gather(&data.test, &mut a, "test"),
+                ];
+                Self::software_binds(device, k, shapes, w, &mut a, &dims_buf, &mut binds, max, too_many_partials)?;
+                splits
+            }
+        };
+        let owned = a.owned;
+        Ok(Built { work, owned, splits, step_bind, binds })
+    }
+
+    /// The software set's bind groups: matmuls with their split-K reduces, the
+    /// embedding, xent and optimizer.
+    #[allow(clippy::too_many_arguments)]
+    fn software_binds(
+        device: &Device,
+        k: &Kernels,
+        shapes: &Shapes,
+        w: &Work,
+        a: &mut Alloc,
+        dims_buf: &Buffer,
+        binds: &mut HashMap<BindId, BindGroup>,
+        max: u64,
+        too_many_partials: impl Fn(u64, u64) -> Error,
+    ) -> Result<()> {
+        let (forward, backward) = plan::mats(shapes);
+        // Split passes and a chunked embedding backward write partials to `parts`,
+        // and a reduce pass adds them into grads.
+        let dc_parts = dc_chunks(shapes.batch, shapes.t);
+        let dc_len = shapes.v * shapes.e;
+        let mut part_len = if dc_parts > 1 { (dc_parts * dc_len) as usize } else { 0 };
+        for spec in &backward {
+            let mat = &spec.mat;
+            if mat.splits > 1 {
+                part_len = part_len.max((mat.splits * (mat.m + mat.ones_row) * mat.n) as usize);
+            }
+        }
+        if part_len as u64 * 4 > max {
+            return Err(too_many_partials(part_len as u64 * 4, max));
         }
         let parts = a.storage("partials", part_len * 4);
         let stride = STEP_STRIDE as usize;
-        let n_mats = forward.len() + backward.len();
-        let mut uniform_bytes = vec![0u8; (n_mats + backward.len() + 1) * stride];
+        let specs: Vec<_> = forward.into_iter().chain(backward).collect();
+        let mut uniform_bytes = vec![0u8; (2 * specs.len() + 1) * stride];
         let mut next = 0;
         let mut put = |bytes: &[u8]| {
             uniform_bytes[next..][..bytes.len()].copy_from_slice(bytes);
@@ -533,62 +401,64 @@ impl GpuBackend {
             (next - stride) as u64
         };
         let mut plans = Vec::new();
-        for (mut mat, bufs) in forward.into_iter().chain(backward) {
-            let mut out = bufs[3];
+        for spec in &specs {
+            let mut mat = spec.mat;
             let mut reduce = None;
             if mat.splits > 1 {
                 let sum = Sum { len: (mat.m + mat.ones_row) * mat.n, parts: mat.splits, off: mat.out_off, _pad: 0 };
-                reduce = Some((put(bytemuck::bytes_of(&sum)), sum.len));
-                (out, mat.out_off) = (&parts, 0);
+                reduce = Some(put(bytemuck::bytes_of(&sum)));
+                mat.out_off = 0;
             }
-            plans.push((put(bytemuck::bytes_of(&mat)), mat, [bufs[0], bufs[1], bufs[2], out], reduce));
+            plans.push((put(bytemuck::bytes_of(&mat)), mat, reduce));
         }
-        let dc_sum = Sum { len: v_ * mc.n_embd as u32, parts: dc_parts, off: c, _pad: 0 };
+        let c = shapes.c_off();
+        let dc_sum = Sum { len: dc_len, parts: dc_parts, off: c, _pad: 0 };
         let dc_sum_at = put(bytemuck::bytes_of(&dc_sum));
         let uniforms = a.init("mats", &uniform_bytes, BufferUsages::UNIFORM);
         let mat_size = std::mem::size_of::<Mat>() as u64;
         let sum_size = std::mem::size_of::<Sum>() as u64;
-        let reducer = |at: u64, out: &Buffer| {
-            k.reduce.bind(device, &[uniform_at(&uniforms, at, sum_size), res(&parts), res(out)])
+        let reducer =
+            |at: u64| k.reduce.bind(device, &[uniform_at(&uniforms, at, sum_size), res(&parts), res(&w.grads)]);
+        let buf = |b: plan::Buf| match b {
+            plan::Buf::Emb => w.acts.bind(Act::Emb),
+            plan::Buf::H => w.acts.bind(Act::H),
+            plan::Buf::Logits => w.acts.bind(Act::Logits),
+            plan::Buf::Dh => w.acts.bind(Act::Dh),
+            plan::Buf::Demb => w.acts.bind(Act::Demb),
+            plan::Buf::Params => res(&w.params),
+            plan::Buf::Grads => res(&w.grads),
         };
-        let mut passes: Vec<MatPass> = plans
-            .into_iter()
-            .map(|(at, mat, bufs, reduce)| {
-                let mut r = vec![uniform_at(&uniforms, at, mat_size)];
-                r.extend(bufs.iter().map(|b| res(b)));
-                MatPass {
-                    bind: k.matmul[mat.epilogue as usize].bind(device, &r),
-                    epilogue: mat.epilogue as usize,
-                    n: mat.n,
-                    rows: (mat.rows_in & ROWS_M == 0).then_some(mat.m + mat.ones_row),
-                    splits: mat.splits,
-                    reduce: reduce.map(|(at, len)| (reducer(at, &w.grads), len)),
-                }
-            })
-            .collect();
-        let backward = passes.split_off(2 + usize::from(direct));
-        let forward = passes;
-        let embed_reduce = (dc_parts > 1).then(|| reducer(dc_sum_at, &w.grads));
-        let dc_out = if dc_parts > 1 { &parts } else { &w.grads };
-
-        let d = res(&dims_buf);
-        let groups = [
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("step"),
-                layout: &k.step_layout,
-                entries: &[wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform_at(&w.steps, 0, std::mem::size_of::<Step>() as u64),
-                }],
-            }),
-            k.embed_forward.bind(device, &[d.clone(), res(&w.xb), res(&w.params), res(&w.emb)]),
-            k.embed_backward.bind(device, &[d.clone(), res(&w.xb), res(&w.demb), res(dc_out)]),
-            k.xent.bind(device, &[d.clone(), res(&w.yb), res(&w.logits), res(&w.rowloss)]),
-            k.loss.bind(device, &[d.clone(), res(&w.rowloss), res(&w.params), res(&w.losses), res(&w.status)]),
+        for (i, (spec, (at, mat, reduce))) in specs.iter().zip(plans).enumerate() {
+            let out = if reduce.is_some() { res(&parts) } else { buf(spec.bufs[3]) };
+            let r = [uniform_at(&uniforms, at, mat_size), buf(spec.bufs[0]), buf(spec.bufs[1]), buf(spec.bufs[2]), out];
+            binds.insert(BindId::Mat(i), k.matmul[mat.epilogue as usize].bind(device, &r));
+            if let Some(at) = reduce {
+                binds.insert(BindId::MatReduce(i), reducer(at));
+            }
+        }
+        if dc_parts > 1 {
+            binds.insert(BindId::EmbedReduce, reducer(dc_sum_at));
+        }
+        let dc_out = if dc_parts > 1 { res(&parts) } else { res(&w.grads) };
+        let d = res(dims_buf);
+        binds.insert(
+            BindId::EmbedForward,
+            k.embed_forward.bind(device, &[d.clone(), w.acts.bind(Act::Xb), res(&w.params), w.acts.bind(Act::Emb)]),
+        );
+        binds.insert(
+            BindId::EmbedBackward,
+            k.embed_backward.bind(device, &[d.clone(), w.acts.bind(Act::Xb), w.acts.bind(Act::Demb), dc_out]),
+        );
+        binds.insert(
+            BindId::Xent,
+            k.xent
+                .bind(device, &[d.clone(), w.acts.bind(Act::Yb), w.acts.bind(Act::Logits), w.acts.bind(Act::Rowloss)]),
+        );
+        binds.insert(
+            BindId::Optim,
             k.optim.bind(device, &[d, res(&w.grads), res(&w.status), res(&w.params), res(&w.m), res(&w.v)]),
-        ];
-        let owned = a.owned;
-        Ok((work, owned, splits, Binds { kernels, groups, forward, backward, embed_reduce }))
+        );
+        Ok(())
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -600,56 +470,124 @@ impl GpuBackend {
         }
     }
 
-    /// The dispatches of one training step or evaluation tile, in order.
-    fn plan<'a>(&'a self, s: &Step, split: usize) -> Vec<(&'a Kernel, &'a BindGroup, (u32, u32))> {
+    /// The pipeline and bind group of a pass of the table.
+    fn resolve(&self, p: &Pass, split: usize) -> (&Kernel, &BindGroup) {
         let k = &self.kernels;
-        let md = self.max_dim;
-        let mc = &self.model;
-        let mut out = vec![
-            (&k.batch, &self.splits[split].gather, grid_1d(s.rows, md)),
-            (&k.embed_forward, &self.embed_forward, grid_1d(s.rows * mc.n_in() as u32, md)),
-        ];
-        let mat = |out: &mut Vec<_>, p: &'a MatPass| {
-            let tiles = p.rows.unwrap_or(s.rows).div_ceil(TILE);
-            out.push((&k.matmul[p.epilogue], &p.bind, (p.n.div_ceil(TILE), tiles * p.splits)));
-            if let Some((bind, len)) = &p.reduce {
-                out.push((&k.reduce, bind, grid_1d(*len, md)));
-            }
+        let hw = || k.hw.as_ref().expect("the hardware kernels are built for the hardware set's table");
+        let kernel = match p.kernel {
+            KernelId::Batch => &k.batch,
+            KernelId::EmbedForward => &k.embed_forward,
+            KernelId::Matmul(e) => &k.matmul[e as usize],
+            KernelId::Reduce => &k.reduce,
+            KernelId::Xent => &k.xent,
+            KernelId::Loss => &k.loss,
+            KernelId::EmbedBackward => &k.embed_backward,
+            KernelId::Optim => &k.optim,
+            KernelId::Rows => &hw().rows,
+            KernelId::ParamsFused => &hw().fused,
+            KernelId::ParamsPartial => &hw().partial,
+            KernelId::ParamsReduce => &hw().reduce,
         };
-        self.forward.iter().for_each(|p| mat(&mut out, p));
-        out.push((&k.xent, &self.xent, grid_1d(s.rows, md)));
-        out.push((&k.loss, &self.loss, (1, 1)));
-        if s.mode == MODE_TRAIN {
-            self.backward.iter().for_each(|p| mat(&mut out, p));
-            let chunks = dc_chunks(s.rows, mc.block_size as u32);
-            out.push((&k.embed_backward, &self.embed_backward, grid_1d(chunks * mc.n_embd as u32, md)));
-            if let Some(bind) = &self.embed_reduce {
-                out.push((&k.reduce, bind, grid_1d((mc.vocab_size * mc.n_embd) as u32, md)));
-            }
-            out.push((&k.optim, &self.optim, grid_1d(self.n_params() as u32, md)));
-        }
-        out
+        let bind = match p.bind {
+            BindId::Gather => &self.splits[split].gather,
+            other => self.binds.get(&other).expect("build makes a bind group for every pass of the table"),
+        };
+        (kernel, bind)
     }
 
-    /// Encodes one training step or evaluation tile.
-    fn encode(&self, pass: &mut ComputePass<'_>, s: &Step, split: usize, slot_offset: u32) {
-        for (kernel, bind, g) in self.plan(s, split) {
-            dispatch(pass, kernel, bind, &self.step_bind, slot_offset, g);
+    /// Encodes the dispatches of one training step or evaluation tile.
+    fn encode(&self, pass: &mut ComputePass<'_>, passes: &[Pass], split: usize, slot_offset: u32) {
+        for p in passes {
+            let (kernel, bind) = self.resolve(p, split);
+            dispatch(pass, kernel, bind, &self.step_bind, slot_offset, p.grid);
         }
+    }
+
+    /// The uniform of training step `step_no`, the `slot`-th of its chunk.
+    fn train_step(&self, step_no: u64, slot: usize, lr: f32) -> Step {
+        let (bc1, bc2) = adam_bias_corrections(self.opt_t + slot as u64 + 1);
+        Step {
+            step_no: step_no as u32,
+            slot: slot as u32,
+            rows: self.cfg.batch_size as u32,
+            offset: 0,
+            lr,
+            bc1,
+            bc2,
+            mode: MODE_TRAIN,
+        }
+    }
+
+    /// Runs training step `step_no` with each dispatch in its own compute pass,
+    /// timed by timestamp queries, and returns each pass's name and GPU time in µs;
+    /// `None` when the adapter has no timestamp queries (`Features::TIMESTAMP_QUERY`).
+    /// The step updates the model like [`Backend::train`].
+    pub async fn profile_step(&mut self, step_no: u64, lr: f32) -> Result<Option<Vec<(String, f64)>>> {
+        if !self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Ok(None);
+        }
+        self.check_alive()?;
+        let n = self.train_plan.len() as u32;
+        let queries = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2 * n,
+        });
+        let bytes = u64::from(2 * n) * 8;
+        let make = |usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("profile"),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let resolved = make(BufferUsages::QUERY_RESOLVE | BufferUsages::COPY_SRC);
+        let staging = make(BufferUsages::MAP_READ | BufferUsages::COPY_DST);
+        let step = self.train_step(step_no, 0, lr);
+        self.queue.write_buffer(&self.work.steps, 0, bytemuck::bytes_of(&step));
+        self.queue.write_buffer(&self.work.status, 0, bytemuck::bytes_of(&0u32));
+        let scopes = Scopes::push(&self.device);
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        for (i, p) in self.train_plan.iter().enumerate() {
+            let timestamp_writes = wgpu::ComputePassTimestampWrites {
+                query_set: &queries,
+                beginning_of_pass_write_index: Some(2 * i as u32),
+                end_of_pass_write_index: Some(2 * i as u32 + 1),
+            };
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("profile"),
+                timestamp_writes: Some(timestamp_writes),
+            });
+            let (kernel, bind) = self.resolve(p, 0);
+            dispatch(&mut pass, kernel, bind, &self.step_bind, 0, p.grid);
+        }
+        enc.resolve_query_set(&queries, 0..2 * n, &resolved, 0);
+        enc.copy_buffer_to_buffer(&resolved, 0, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        let ticks = readback::read::<u64>(&self.device, &staging, 2 * n as usize).await;
+        resolved.destroy();
+        staging.destroy();
+        queries.destroy();
+        scopes.pop("profiling a step on the GPU").await?;
+        let ticks = ticks?;
+        self.opt_t += 1;
+        let ns_per_tick = f64::from(self.queue.get_timestamp_period());
+        let times = self
+            .train_plan
+            .iter()
+            .zip(ticks.chunks(2))
+            .map(|(p, t)| (p.name.clone(), t[1].saturating_sub(t[0]) as f64 * ns_per_tick / 1e3));
+        Ok(Some(times.collect()))
     }
 
     fn n_params(&self) -> usize {
         Layout::new(&self.model).total
     }
 
-    /// Dispatches per training step (for the overhead measurement).
-    fn dispatches_per_step(&self) -> usize {
-        let s = Step { rows: self.cfg.batch_size as u32, mode: MODE_TRAIN, ..Step::default() };
-        self.plan(&s, 0).len()
-    }
-
-    /// Runs `steps` (at most [`CHUNK`]) in one submission and reads back their losses.
-    async fn run_steps(&mut self, steps: &[Step], split: usize) -> Result<Vec<f32>> {
+    /// Runs `steps` (at most [`CHUNK`]), step i with the dispatches `plans[i]`, in
+    /// one submission, and reads back their losses.
+    async fn run_steps(&self, steps: &[Step], plans: &[&[Pass]], split: usize) -> Result<Vec<f32>> {
         self.check_alive()?;
         let stride = STEP_STRIDE as usize;
         let mut bytes = vec![0u8; steps.len() * stride];
@@ -663,8 +601,8 @@ impl GpuBackend {
         let mut enc = self.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            for (i, s) in steps.iter().enumerate() {
-                self.encode(&mut pass, s, split, (i * stride) as u32);
+            for (i, passes) in plans.iter().enumerate() {
+                self.encode(&mut pass, passes, split, (i * stride) as u32);
             }
         }
         enc.copy_buffer_to_buffer(&w.losses, 0, &w.staging, 0, (steps.len() * 4) as u64);
@@ -675,8 +613,8 @@ impl GpuBackend {
         out
     }
 
-    /// Copies the first `n` elements of `src` back to the host.
-    async fn read_buffer<T: bytemuck::Pod>(&self, src: &Buffer, n: usize) -> Result<Vec<T>> {
+    /// Copies `n` elements of `src` from byte `offset` back to the host.
+    async fn read_buffer<T: bytemuck::Pod>(&self, src: &Buffer, offset: u64, n: usize) -> Result<Vec<T>> {
         self.check_alive()?;
         let bytes = (n * std::mem::size_of::<T>()) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -686,11 +624,17 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
         let mut enc = self.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
+        enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
         self.queue.submit([enc.finish()]);
         let out = readback::read(&self.device, &staging, n).await;
         staging.destroy();
         out
+    }
+
+    /// `n` values of one activation.
+    async fn read_act<T: bytemuck::Pod>(&self, act: Act, n: usize) -> Result<Vec<T>> {
+        let (buf, off) = self.work.acts.get(act);
+        self.read_buffer(buf, off, n).await
     }
 
     /// Runs one training step and reads back every intermediate buffer.
@@ -699,19 +643,19 @@ impl GpuBackend {
         let mc = &self.model;
         let b = self.cfg.batch_size;
         let (t, te, h, v) = (mc.block_size, mc.n_in(), mc.n_hidden, mc.vocab_size);
-        let w = &self.work;
+        let n = self.n_params();
         Ok(StepTrace {
             loss,
-            xb: self.read_buffer(&w.xb, b * t).await?,
-            yb: self.read_buffer(&w.yb, b).await?,
-            emb: self.read_buffer(&w.emb, b * te).await?,
-            h: self.read_buffer(&w.h, b * h).await?,
-            dlogits: self.read_buffer(&w.logits, b * v).await?,
-            rowloss: self.read_buffer(&w.rowloss, b).await?,
-            dpre: self.read_buffer(&w.dh, b * h).await?,
-            demb: self.read_buffer(&w.demb, b * te).await?,
-            grads: self.read_buffer(&w.grads, self.n_params()).await?,
-            params: self.read_buffer(&w.params, self.n_params()).await?,
+            xb: self.read_act(Act::Xb, b * t).await?,
+            yb: self.read_act(Act::Yb, b).await?,
+            emb: self.read_act(Act::Emb, b * te).await?,
+            h: self.read_act(Act::H, b * h).await?,
+            dlogits: self.read_act(Act::Logits, b * v).await?,
+            rowloss: self.read_act(Act::Rowloss, b).await?,
+            dpre: self.read_act(Act::Dh, b * h).await?,
+            demb: self.read_act(Act::Demb, b * te).await?,
+            grads: self.read_buffer(&self.work.grads, 0, n).await?,
+            params: self.read_buffer(&self.work.params, 0, n).await?,
         })
     }
 
@@ -723,7 +667,7 @@ impl GpuBackend {
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             pass.set_pipeline(&self.kernels.noop.pipeline);
-            for _ in 0..steps * self.dispatches_per_step() {
+            for _ in 0..steps * self.train_plan.len() {
                 pass.dispatch_workgroups(1, 1, 1);
             }
         }
@@ -747,39 +691,6 @@ impl GpuBackend {
     fn write_moments(&self, m: &[f32], v: &[f32]) {
         self.queue.write_buffer(&self.work.m, 0, bytemuck::cast_slice(m));
         self.queue.write_buffer(&self.work.v, 0, bytemuck::cast_slice(v));
-    }
-}
-
-/// Bind groups and pipelines made by [`GpuBackend::build`].
-struct Binds {
-    kernels: Kernels,
-    /// step, embed forward, embed backward, xent, loss, optim
-    groups: [BindGroup; 6],
-    forward: Vec<MatPass>,
-    backward: Vec<MatPass>,
-    embed_reduce: Option<BindGroup>,
-}
-
-/// Validation and out-of-memory error scopes around a piece of GPU work.
-struct Scopes(wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard);
-
-impl Scopes {
-    fn push(device: &Device) -> Self {
-        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        Scopes(validation, device.push_error_scope(wgpu::ErrorFilter::OutOfMemory))
-    }
-
-    async fn pop(self, what: &str) -> Result<()> {
-        let Scopes(validation, oom) = self;
-        if let Some(e) = oom.pop().await {
-            return Err(Error::Gpu(format!(
-                "out of GPU memory while {what} ({e}); use a smaller batch_size or model, or the cpu backend"
-            )));
-        }
-        match validation.pop().await {
-            Some(e) => Err(Error::Gpu(format!("{what} failed: {e}"))),
-            None => Ok(()),
-        }
     }
 }
 
@@ -822,79 +733,6 @@ fn dims(p: &Params, cfg: &TrainConfig, n_train: usize) -> Dims {
     }
 }
 
-/// Checks the device can hold and run this model; returns the rows per evaluation tile.
-fn check_limits(lim: &wgpu::Limits, m: &ModelConfig, cfg: &TrainConfig, data: &Dataset) -> Result<usize> {
-    let need = |ok: bool, what: String| if ok { Ok(()) } else { Err(Error::Gpu(what)) };
-    need(
-        lim.max_storage_buffers_per_shader_stage >= STORAGE_PER_STAGE,
-        format!("the GPU binds only {} storage buffers per shader, the kernels need {STORAGE_PER_STAGE}; use the cpu backend", lim.max_storage_buffers_per_shader_stage),
-    )?;
-    need(
-        lim.max_compute_invocations_per_workgroup >= 256 && lim.max_compute_workgroup_size_x >= 256,
-        "the GPU runs fewer than 256 invocations per workgroup; use the cpu backend".into(),
-    )?;
-    need(
-        lim.max_compute_workgroup_storage_size >= WORKGROUP_BYTES,
-        format!("the GPU has less than {WORKGROUP_BYTES} bytes of workgroup memory; use the cpu backend"),
-    )?;
-    need(
-        u64::from(lim.min_uniform_buffer_offset_alignment) <= STEP_STRIDE,
-        "the GPU needs uniform offsets aligned to more than 256 bytes; use the cpu backend".into(),
-    )?;
-    let max = max_binding(lim);
-    let params = Layout::new(m).total as u64 * 4;
-    if params > max {
-        // The parameters that grow with the vocabulary: C's rows, W2's and W3's columns, b2.
-        let per_vocab = params - Layout::new(&ModelConfig { vocab_size: 0, ..m.clone() }).total as u64 * 4;
-        let fix = if per_vocab * 2 > params {
-            format!(
-                "its vocabulary of {} characters takes {} MiB of it: use a word list with fewer distinct \
-                 characters, fewer hidden units, or the cpu backend",
-                m.vocab_size - 1,
-                per_vocab >> 20
-            )
-        } else {
-            "use fewer hidden units, a smaller embedding or no direct connections".into()
-        };
-        return Err(too_big("the model", params, max, &fix));
-    }
-    for (name, s) in [("the training split", &data.train), ("the dev split", &data.dev), ("the test split", &data.test)]
-    {
-        let bytes = s.x.len() as u64 * 4;
-        if bytes > max {
-            return Err(too_big(name, bytes, max, "use a shorter word list or a smaller block_size"));
-        }
-    }
-    let width = m.vocab_size.max(m.n_hidden).max(m.n_in()) as u64 * 4;
-    let batch = cfg.batch_size as u64;
-    if batch * width > max {
-        return Err(too_big(
-            "one batch of activations",
-            batch * width,
-            max,
-            &format!("use a batch_size of at most {}", max / width),
-        ));
-    }
-    let rows = batch.max((EVAL_ROWS as u64).min(max / width));
-    let tiles = rows.div_ceil(u64::from(TILE));
-    need(
-        tiles <= u64::from(lim.max_compute_workgroups_per_dimension),
-        format!("batch_size {batch} needs {tiles} workgroups in one dispatch dimension; use a smaller batch_size"),
-    )?;
-    Ok(rows as usize)
-}
-
-/// The buffers of one backend, destroyed (and uncounted) when it is dropped,
-/// also when building it failed half way.
-struct Owned(Vec<Buffer>);
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        self.0.iter().for_each(Buffer::destroy);
-        LIVE_BUFFERS.fetch_sub(self.0.len(), Ordering::Relaxed);
-    }
-}
-
 impl Backend for GpuBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Gpu
@@ -904,24 +742,10 @@ impl Backend for GpuBackend {
         let mut out = Vec::with_capacity(lrs.len());
         for (c, chunk) in lrs.chunks(CHUNK).enumerate() {
             let first = first_step + (c * CHUNK) as u64;
-            let steps: Vec<Step> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, &lr)| {
-                    let (bc1, bc2) = adam_bias_corrections(self.opt_t + i as u64 + 1);
-                    Step {
-                        step_no: (first + i as u64) as u32,
-                        slot: i as u32,
-                        rows: self.cfg.batch_size as u32,
-                        offset: 0,
-                        lr,
-                        bc1,
-                        bc2,
-                        mode: MODE_TRAIN,
-                    }
-                })
-                .collect();
-            let losses = self.run_steps(&steps, 0).await?;
+            let steps: Vec<Step> =
+                chunk.iter().enumerate().map(|(i, &lr)| self.train_step(first + i as u64, i, lr)).collect();
+            let plans = vec![self.train_plan.as_slice(); steps.len()];
+            let losses = self.run_steps(&steps, &plans, 0).await?;
             // The guard skips the update of a non-finite step and of every step after it.
             match losses.iter().position(|l| !l.is_finite()) {
                 Some(bad) => {
@@ -962,13 +786,16 @@ impl Backend for GpuBackend {
                     ..Step::default()
                 })
                 .collect();
-            total += self.run_steps(&steps, idx).await?.iter().map(|&x| x as f64).sum::<f64>();
+            let tiles: Vec<Vec<Pass>> =
+                steps.iter().map(|s| plan::passes(&self.shapes, self.kernel_set, Mode::Eval, s.rows)).collect();
+            let plans: Vec<&[Pass]> = tiles.iter().map(Vec::as_slice).collect();
+            total += self.run_steps(&steps, &plans, idx).await?.iter().map(|&x| x as f64).sum::<f64>();
         }
         Ok((total / n as f64) as f32)
     }
 
     async fn params(&mut self) -> Result<Params> {
-        let data = self.read_buffer(&self.work.params, self.n_params()).await?;
+        let data = self.read_buffer(&self.work.params, 0, self.n_params()).await?;
         Params::from_data(&self.model, data)
     }
 
@@ -990,8 +817,8 @@ impl Backend for GpuBackend {
             return Ok(None);
         }
         let n = self.n_params();
-        let m = self.read_buffer(&self.work.m, n).await?;
-        let v = self.read_buffer(&self.work.v, n).await?;
+        let m = self.read_buffer(&self.work.m, 0, n).await?;
+        let v = self.read_buffer(&self.work.v, 0, n).await?;
         Ok(Some(OptState { m, v, t: self.opt_t }))
     }
 

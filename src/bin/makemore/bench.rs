@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// With --time-to-target: give up on a path after this many seconds.
     #[arg(long, default_value_t = 300.0)]
     limit: f64,
+    /// Instead of speed: per-dispatch GPU times of each kernel set (timestamp queries).
+    #[arg(long)]
+    profile: bool,
 }
 
 /// The dev losses --time-to-target times.
@@ -270,6 +273,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 .ok_or_else(|| Error::config("configs", format!("unknown config {name:?}; use seed, lecture, big")))
         })
         .collect::<Result<Vec<_>>>()?;
+    if args.profile {
+        let vocab = |c: &BenchConfig| Dataset::new(&text, c.block, 42).map(|d| d.vocab.len());
+        return configs.iter().try_for_each(|c| crate::gpu_profile::run(&text, c.name, &c.model(vocab(c)?), c.batch));
+    }
     println!("{} s per cell; pytorch-cpu and cpu on {} threads\n", args.seconds, torch_threads());
     // The browser paths run every config in one Chromium each; the rest cell by cell.
     let mut browser_rows: Vec<(String, String, Result<Row>)> = Vec::new();

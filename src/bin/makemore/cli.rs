@@ -96,6 +96,8 @@ enum Cmd {
     /// Sweep the learning rate exponentially from a fresh init (the train flags)
     /// and suggest one from the valley of the loss.
     LrFind(diagnose::LrFindArgs),
+    /// The GPU dispatch plan of a training step and its roofline lower bounds (no GPU needed).
+    GpuPlan(crate::gpu_plan::GpuPlanArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -495,6 +497,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Diagnose(args) => pollster::block_on(diagnose::diagnose(&args)),
         Cmd::LrFind(args) => pollster::block_on(diagnose::lr_find(&args)),
+        Cmd::GpuPlan(args) => crate::gpu_plan::run(&args),
     }
 }
 

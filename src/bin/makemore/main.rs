@@ -8,6 +8,10 @@ mod bench;
 mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 mod diagnose;
+#[cfg(not(target_arch = "wasm32"))]
+mod gpu_plan;
+#[cfg(not(target_arch = "wasm32"))]
+mod gpu_profile;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {

@@ -1,0 +1,123 @@
+//! `makemore gpu-plan`: the GPU backend's dispatch table for a config and a kernel
+//! set, read from the same pass table the command encoder runs
+//! (`makemore::backend::gpu::plan`), with per-step totals and a roofline lower
+//! bound per GPU class. Computed from shapes alone: no GPU needed.
+
+use clap::Args;
+use serde_json::json;
+
+use makemore::backend::gpu::plan::{self, Mode, Shapes, DEFAULT_MAX_DIM, GPU_CLASSES};
+use makemore::backend::KernelSet;
+use makemore::config::Preset;
+use makemore::data::Dataset;
+use makemore::Result;
+
+use crate::cli::BUNDLED_NAMES;
+
+#[derive(Args)]
+pub struct GpuPlanArgs {
+    /// Start from a preset (lecture, e01, e02, e03); the model flags override it.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Context length T.
+    #[arg(long, value_name = "block_size")]
+    block: Option<usize>,
+    /// Embedding size E.
+    #[arg(long, value_name = "n_embd")]
+    emb: Option<usize>,
+    /// Hidden units H.
+    #[arg(long, value_name = "n_hidden")]
+    hidden: Option<usize>,
+    /// Direct connections W3 from the embeddings to the logits.
+    #[arg(long)]
+    direct: bool,
+    #[arg(long, value_name = "batch_size")]
+    batch: Option<usize>,
+    /// software | hardware
+    #[arg(long, default_value = "hardware")]
+    kernels: KernelSet,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &GpuPlanArgs) -> Result<()> {
+    let p = Preset::get(args.preset.as_deref().unwrap_or("lecture"))?;
+    let block = args.block.unwrap_or(p.block_size);
+    // The vocabulary of the bundled names (27 with the end marker).
+    let vocab = Dataset::new(BUNDLED_NAMES, block, p.train.split_seed)?.vocab.len();
+    let mut m = p.model(vocab);
+    m.block_size = block;
+    m.n_embd = args.emb.unwrap_or(m.n_embd);
+    m.n_hidden = args.hidden.unwrap_or(m.n_hidden);
+    m.direct |= args.direct;
+    let mut t = p.train;
+    t.batch_size = args.batch.unwrap_or(t.batch_size);
+    m.validate()?;
+    t.validate()?;
+    let shapes = Shapes::new(&m, &t, DEFAULT_MAX_DIM);
+    let passes = plan::passes(&shapes, args.kernels, Mode::Train, t.batch_size as u32);
+    let flops: u64 = passes.iter().map(|p| p.flops).sum();
+    let bytes: u64 = passes.iter().map(|p| p.bytes).sum();
+    let bounds: Vec<(&str, f64)> = GPU_CLASSES.iter().map(|g| (g.name, plan::bound_us(&passes, g))).collect();
+    let config = format!(
+        "T={} E={} H={} V={} batch {}{}, {} kernels",
+        m.block_size,
+        m.n_embd,
+        m.n_hidden,
+        m.vocab_size,
+        t.batch_size,
+        if m.direct { ", direct" } else { "" },
+        args.kernels.name()
+    );
+    if args.json {
+        let bound_us: serde_json::Map<String, serde_json::Value> =
+            bounds.iter().map(|(name, us)| (name.to_string(), json!(us))).collect();
+        let out = json!({
+            "config": config,
+            "kernels": args.kernels.name(),
+            "dispatches_per_step": passes.len(),
+            "longest_loop": plan::longest_loop(&passes),
+            "min_batch_workgroups": plan::min_batch_workgroups(&passes),
+            "max_workgroup_bytes": plan::max_workgroup_bytes(&passes),
+            "flops": flops,
+            "bytes": bytes,
+            "bound_us": bound_us,
+            "bound_note": "roofline lower bound from published peak FP32 FLOP/s and memory bandwidth, not a measurement",
+            "passes": passes,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!("GPU dispatch plan per training step: {config}\n");
+    println!("| # | pass | workgroups | invocations/wg | longest loop | MFLOP | KiB | wg memory B | barriers |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, p) in passes.iter().enumerate() {
+        println!(
+            "| {} | {} | {} | {} | {} | {:.3} | {:.1} | {} | {} |",
+            i + 1,
+            p.name,
+            p.workgroups(),
+            p.invocations,
+            p.longest_loop,
+            p.flops as f64 / 1e6,
+            p.bytes as f64 / 1024.0,
+            p.workgroup_bytes,
+            p.barriers
+        );
+    }
+    println!(
+        "\nper step: {} dispatches, longest loop {} iterations, fewest workgroups of a pass over the batch {}, \
+         {:.3} MFLOP, {:.1} KiB compulsory global traffic",
+        passes.len(),
+        plan::longest_loop(&passes),
+        plan::min_batch_workgroups(&passes),
+        flops as f64 / 1e6,
+        bytes as f64 / 1024.0
+    );
+    println!("\nroofline LOWER BOUND per step (published peaks; a bound, not a measurement):");
+    for (name, us) in bounds {
+        println!("  {name:<14} ≥ {us:.2} µs");
+    }
+    Ok(())
+}
