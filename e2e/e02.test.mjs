@@ -24,6 +24,9 @@ test('E02: every init scheme gets a curve and a row; diagnostics and the LR find
         return { w: c.width, h: c.height, white };
     });
     assert.deepEqual([map.w, map.h], [100, 256], 'one pixel per hidden unit and probe example');
+    // Before Start, on a browser that never ran these settings: a measured estimate.
+    await page.waitForFunction(() => /steps will take (under a minute|about [\d.]+ (min|h)) on the CPU/.test(document.querySelector('#run-eta').textContent), null, { timeout: 60_000 })
+        .catch(async (err) => assert.fail(`${err.message}; the estimate says: ${await page.textContent('#run-eta')}`));
     await page.click('#start');
     await page.locator('#diagnostics .diag-ratio .u-over').waitFor({ timeout: 60_000 });
     await page.waitForFunction(() => /left on/.test(document.querySelector('#run-eta').textContent), null, { timeout: 60_000 });

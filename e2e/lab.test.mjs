@@ -92,7 +92,8 @@ describe('the learning lab', () => {
     });
 
     test('a sweep cut short by a reload goes on from its next run', async () => {
-        await startSweep([['n_embd', '2, 3, 5']], 60);
+        // Runs long enough (seconds each on the CPU) that the pause lands mid-sweep.
+        await startSweep([['n_embd', '2, 3, 5']], 20_000);
         await page.waitForFunction(() => document.querySelectorAll('#runs-body tr').length === 1, null, { timeout: SWEEP_MS });
         await page.click('#sweep-pause');
         await page.waitForFunction(() => document.body.dataset.sweep === 'paused' && document.body.dataset.state !== 'running');

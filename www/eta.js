@@ -1,6 +1,7 @@
 // How long a run will take, in plain words, from a measured rate: the worker's
 // steps/s while it trains, and before it starts the last rate measured for the
-// same backend and model shape (kept in this browser's localStorage).
+// same backend and model shape (kept in this browser's localStorage), or else a
+// one-second timing of those settings on a scratch trainer.
 
 const PREFIX = 'makemore-rate:';
 
@@ -39,17 +40,33 @@ const backendName = (b) => (b === 'webgpu' ? 'WebGPU' : 'the CPU');
  * while training from the worker's steps/s. main.js hands it every message.
  */
 export class RunEstimate {
-    /** `el`: where the sentence goes; `settings()`: the settings form as a config. */
-    constructor(el, settings) {
-        Object.assign(this, { el, settings });
+    /**
+     * `el`: where the sentence goes; `settings()`: the settings form as a config;
+     * `probe(config)`: asks the worker to time `config` (a `rate-probe` tagged 'run').
+     */
+    constructor(el, settings, probe) {
+        Object.assign(this, { el, settings, probe });
         this.backend = null;
         this.state = 'idle';
+        this.probing = null; // the settings being timed
     }
 
     onMessage(msg) {
         switch (msg.type) {
         case 'backend': this.backend = msg.backend; this.update(); break;
         case 'state': this.state = msg.state; this.update(); break;
+        case 'rate-probe':
+            if (msg.tag !== 'run' || !this.probing) break;
+            remember(rateKey(msg.backend, this.probing), msg.stepsPerSec);
+            this.probing = null;
+            // A rate from another device than the page's would only ask for another probe.
+            if (msg.backend === this.backend) this.update();
+            break;
+        case 'error':
+            if (msg.about !== 'run' || !this.probing) break;
+            this.probing = null;
+            this.el.textContent = `How long it takes shows once it has run a few steps on ${backendName(this.backend)}.`;
+            break;
         case 'progress': {
             const c = this.settings();
             remember(rateKey(this.backend, c), msg.stepsPerSec);
@@ -70,8 +87,13 @@ export class RunEstimate {
         }
         const c = this.settings();
         const rate = recall(rateKey(this.backend, c));
-        this.el.textContent = rate
-            ? `${c.steps.toLocaleString('en-US')} steps will take ${about(c.steps / rate)} on ${backendName(this.backend)} (at the ${Math.round(rate)} steps a second measured last time).`
-            : `How long it takes shows once it has run a few steps on ${backendName(this.backend)}.`;
+        if (rate) {
+            this.el.textContent = `${c.steps.toLocaleString('en-US')} steps will take ${about(c.steps / rate)} on ${backendName(this.backend)} (at the ${Math.round(rate)} steps a second measured last time).`;
+            return;
+        }
+        this.el.textContent = `Measuring how fast these settings train on ${backendName(this.backend)}…`;
+        if (this.probing && rateKey(this.backend, this.probing) === rateKey(this.backend, c)) return;
+        this.probing = c;
+        this.probe({ ...c, steps: 1e9 });
     }
 }

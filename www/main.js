@@ -65,7 +65,9 @@ lab.load();
 // ---- diagnostics, the learning-rate finder, E02 and the time estimate ----
 
 const diagnostics = new DiagnosticsPanel($('diagnostics'));
-const estimate = new RunEstimate($('run-eta'), () => readForm(form));
+const estimate = new RunEstimate($('run-eta'), () => readForm(form), (config) => {
+    if (text) client.send({ type: 'rate-probe', tag: 'run', text, config });
+});
 const lrFinder = new LrFinder({
     els: { run: $('lr-find'), use: $('lr-use'), status: $('lr-status'), chart: $('lr-chart') },
     send: (msg) => client.send(msg),

@@ -8,7 +8,7 @@
 //                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
 //                diagnostics {on} (live probe-batch statistics while training) · lr-find {steps?, lowest?, highest?}
-//                e02 {text, config, steps, schemes} · e02-stop · e02-probe {text, config}
+//                e02 {text, config, steps, schemes} · e02-stop · rate-probe {text, config, tag}
 // Worker → page: ready {presets, threads, threadsReason} · dataset {stats}
 //                backend {backend, reason, threads, summary, measured, details, cached, measurable}
 //                measuring {}: auto is timing both backends · decision {key, rates}: the rates
@@ -28,7 +28,7 @@
 //                diagnostics {report} · lr-find {result, lr} (result null: the sweep failed; see error)
 //                e02-curve {init, from, losses, step, steps, stepsPerSec}
 //                e02-row {init, initialLoss, dev, saturatedInit, saturated, steps, seconds, error?}
-//                e02-done {seconds, stopped, backend} · e02-probe {stepsPerSec, backend, …}
+//                e02-done {seconds, stopped, backend} · rate-probe {stepsPerSec, backend, tag, …}
 //
 // The CPU path is the threaded wasm build (pkg-threads/, a rayon pool of workers)
 // where the page is cross-origin isolated, else the single-threaded one (pkg/).
@@ -491,8 +491,9 @@ const handlers = {
     }).catch((err) => report('lr-find', err)),
     e02: (msg) => e02(msg).catch((err) => report('e02', err)),
     'e02-stop': () => { e02Runs += 1; },
-    'e02-probe': ({ text: bytes, config }) => exclusive(() =>
-        onScratch('e02-probe', bytes, config, (t) => bench(t, 1)).catch((err) => report('e02', err))),
+    // A second's timing of `config` for a time estimate; `tag` says whose (the run's, E02's).
+    'rate-probe': ({ text: bytes, config, tag }) => exclusive(() =>
+        onScratch('rate-probe', bytes, config, async (t) => ({ ...await bench(t, 1), tag })).catch((err) => report(tag, err))),
     'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
     bench: ({ text: bytes, config, seconds }) => exclusive(() =>
         onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),

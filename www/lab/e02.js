@@ -77,7 +77,7 @@ export class E02View {
         if (this.probing) return;
         this.probing = true;
         this.els.estimate.textContent = 'Measuring how fast this runs here…';
-        this.send({ type: 'e02-probe', text: this.text(), config: { ...this.config(), init: 'small-output', steps: 1e9 } });
+        this.send({ type: 'rate-probe', tag: 'e02', text: this.text(), config: { ...this.config(), init: 'small-output', steps: 1e9 } });
     }
 
     where() {
@@ -153,7 +153,8 @@ export class E02View {
         case 'dataset':
             this.estimate();
             break;
-        case 'e02-probe':
+        case 'rate-probe':
+            if (msg.tag !== 'e02') break;
             this.probing = false;
             remember(`e02:${rateKey(msg.backend, this.config())}`, msg.stepsPerSec);
             // A rate from another device than the page's would only ask for another probe.
