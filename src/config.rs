@@ -130,7 +130,7 @@ impl std::str::FromStr for Optimizer {
     }
 }
 
-fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str) -> Result<T> {
+pub(crate) fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|e| Error::config(field, format!("{s:?} is not allowed ({e})")))
 }

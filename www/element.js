@@ -273,7 +273,7 @@ export class MakemoreTrainer extends HTMLElement {
         case 'backend': {
             this.backend = msg.backend;
             this.backendText = msg.summary;
-            const lines = [msg.measured && `${msg.measured}${msg.cached ? ' (measured earlier)' : ''}`, ...msg.details].filter(Boolean);
+            const lines = [msg.measured, ...msg.details].filter(Boolean);
             this.$('.details ul').replaceChildren(...lines.map((line) => {
                 const li = document.createElement('li');
                 li.textContent = line;

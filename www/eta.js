@@ -42,7 +42,7 @@ const backendName = (b) => (b === 'webgpu' ? 'WebGPU' : 'the CPU');
 export class RunEstimate {
     /**
      * `el`: where the sentence goes; `settings()`: the settings form as a config;
-     * `probe(config)`: asks the worker to time `config` (a `rate-probe` tagged 'run').
+     * `probe(config)`: asks the worker to time `config` (a `rate-probe` tagged 'estimate').
      */
     constructor(el, settings, probe) {
         Object.assign(this, { el, settings, probe });
@@ -56,14 +56,14 @@ export class RunEstimate {
         case 'backend': this.backend = msg.backend; this.update(); break;
         case 'state': this.state = msg.state; this.update(); break;
         case 'rate-probe':
-            if (msg.tag !== 'run' || !this.probing) break;
+            if (msg.tag !== 'estimate' || !this.probing) break;
             remember(rateKey(msg.backend, this.probing), msg.stepsPerSec);
             this.probing = null;
             // A rate from another device than the page's would only ask for another probe.
             if (msg.backend === this.backend) this.update();
             break;
         case 'error':
-            if (msg.about !== 'run' || !this.probing) break;
+            if (msg.about !== 'estimate' || !this.probing) break;
             this.probing = null;
             this.el.textContent = `How long it takes shows once it has run a few steps on ${backendName(this.backend)}.`;
             break;
@@ -94,6 +94,6 @@ export class RunEstimate {
         this.el.textContent = `Measuring how fast these settings train on ${backendName(this.backend)}…`;
         if (this.probing && rateKey(this.backend, this.probing) === rateKey(this.backend, c)) return;
         this.probing = c;
-        this.probe({ ...c, steps: 1e9 });
+        this.probe(c);
     }
 }

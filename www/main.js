@@ -66,7 +66,7 @@ lab.load();
 
 const diagnostics = new DiagnosticsPanel($('diagnostics'));
 const estimate = new RunEstimate($('run-eta'), () => readForm(form), (config) => {
-    if (text) client.send({ type: 'rate-probe', tag: 'run', text, config });
+    if (text) client.send({ type: 'rate-probe', tag: 'estimate', text, config });
 });
 const lrFinder = new LrFinder({
     els: { run: $('lr-find'), use: $('lr-use'), status: $('lr-status'), chart: $('lr-chart') },
@@ -132,13 +132,13 @@ const handlers = {
         if (text) create(text, 'settings', applied ?? readForm(form));
         else loadBundled();
     },
-    backend({ backend, threads, summary, measured, cached, measurable, details }) {
+    backend({ backend, threads, summary, measured, measurable, details }) {
         const cpu = backend !== 'webgpu';
         $('backend-name').textContent = cpu ? `CPU${threads > 1 ? ` × ${threads} threads` : ''}` : 'WebGPU';
         $('backend-badge').dataset.backend = backend;
         // Plain words in the badge; adapter facts and driver errors behind the disclosure.
         $('backend-reason').textContent = summary;
-        $('backend-rates').textContent = measured ? `${measured}${cached ? ' (measured earlier)' : ''}` : '';
+        $('backend-rates').textContent = measured ?? '';
         $('backend-rates').hidden = !measured;
         $('remeasure').hidden = !measurable;
         $('remeasure').disabled = false;
@@ -264,7 +264,7 @@ const handlers = {
     error({ about, message }) {
         const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
         if (about === 'startup') onCrash(message);
-        else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02'].includes(about)) showError(where ?? 'run-error', message);
+        else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02', 'estimate'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
     },
 };

@@ -10,7 +10,7 @@
 //                diagnostics {on} (live probe-batch statistics while training) · lr-find {steps?, lowest?, highest?}
 //                e02 {text, config, steps, schemes} · e02-stop · rate-probe {text, config, tag}
 // Worker → page: ready {presets, threads, threadsReason} · dataset {stats}
-//                backend {backend, reason, threads, summary, measured, details, cached, measurable}
+//                backend {backend, reason, threads, summary, measured, details, measurable}
 //                measuring {}: auto is timing both backends · decision {key, rates}: the rates
 //                it measured, for the page's cache (client.js)
 //                config {config, about: tag} · created {initialLoss} · inits {losses}
@@ -135,7 +135,8 @@ async function race(bytes, config, cpu) {
 
 /**
  * Where a `create` trains ("cpu" or "webgpu") and what the badge says about it:
- * {device, badge: {summary, measured, details, cached, measurable}}.
+ * {device, badge: {summary, measured, details, measurable}}; `measured` is the rates
+ * line, "(measured earlier)" when it came from the page's cache.
  */
 async function chooseDevice(bytes, config, { remeasure = false, calibrate = '' }) {
     const choice = config?.backend ?? 'auto';
@@ -143,11 +144,12 @@ async function chooseDevice(bytes, config, { remeasure = false, calibrate = '' }
     const facts = choice === 'cpu' ? null : await adapterFacts();
     const details = adapterLines(facts);
     const label = facts?.available ? facts.label : null;
-    const decide = (found, more = {}) => {
+    const decide = (found, { cached = false, ...more } = {}) => {
         const d = wasm.pkg.chooseBackend(found, wasm.threads);
+        const measured = d.measured && `${d.measured}${cached ? ' (measured earlier)' : ''}`;
         return {
             device: d.backend === 'gpu' ? 'webgpu' : 'cpu',
-            badge: { summary: d.summary, measured: d.measured, cached: false, measurable: false, ...more, details: [...details, ...(more.details ?? [])] },
+            badge: { summary: d.summary, measured, measurable: false, ...more, details: [...details, ...(more.details ?? [])] },
         };
     };
     if (choice !== 'auto') return decide({ kind: 'chosen', backend: choice === 'webgpu' ? 'gpu' : 'cpu', adapter: choice === 'webgpu' ? label : null });
@@ -493,7 +495,8 @@ const handlers = {
     'e02-stop': () => { e02Runs += 1; },
     // A second's timing of `config` for a time estimate; `tag` says whose (the run's, E02's).
     'rate-probe': ({ text: bytes, config, tag }) => exclusive(() =>
-        onScratch('rate-probe', bytes, config, async (t) => ({ ...await bench(t, 1), tag })).catch((err) => report(tag, err))),
+        onScratch('rate-probe', bytes, { ...config, steps: SCRATCH_STEPS }, async (t) => ({ ...await bench(t, 1), tag }))
+            .catch((err) => report(tag, err))),
     'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
     bench: ({ text: bytes, config, seconds }) => exclusive(() =>
         onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),

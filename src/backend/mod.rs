@@ -73,11 +73,7 @@ impl KernelSet {
 impl std::str::FromStr for KernelSet {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "software" => Ok(KernelSet::Software),
-            "hardware" => Ok(KernelSet::Hardware),
-            _ => Err(crate::Error::config("kernels", format!("unknown kernel set {s:?}; use software or hardware"))),
-        }
+        crate::config::parse_enum("kernels", s)
     }
 }
 

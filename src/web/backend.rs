@@ -11,6 +11,7 @@ use crate::config::TrainConfig;
 use crate::data::{Dataset, SplitName};
 use crate::model::Params;
 use crate::web::config::BackendChoice;
+use crate::web::to_js;
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -91,8 +92,7 @@ async fn webgpu(data: &Dataset, params: Params, cfg: &TrainConfig, kernels: Opti
 #[wasm_bindgen(js_name = chooseBackend)]
 pub fn choose_backend(found: JsValue, threads: usize) -> std::result::Result<JsValue, JsError> {
     let found: Found = serde_wasm_bindgen::from_value(found).map_err(|e| Error::config("found", e.to_string()))?;
-    let decision = auto::decide(&found, threads, "WebGPU");
-    decision.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    to_js(&auto::decide(&found, threads, "WebGPU"))
 }
 
 /// The calibration's budget, `{seconds, warmupSteps}`: both backends together
@@ -105,8 +105,7 @@ pub fn calibration_budget() -> std::result::Result<JsValue, JsError> {
         seconds: f64,
         warmup_steps: u64,
     }
-    let budget = Budget { seconds: auto::BUDGET_SECONDS, warmup_steps: auto::WARMUP_STEPS };
-    budget.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    to_js(&Budget { seconds: auto::BUDGET_SECONDS, warmup_steps: auto::WARMUP_STEPS })
 }
 
 impl Backend for AnyBackend {

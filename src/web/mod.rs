@@ -11,6 +11,14 @@ pub mod embedding;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 mod backend;
+
+/// A value as plain JS objects and arrays (not `Map`s), numbers for u64.
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
+fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| wasm_bindgen::JsError::new(&e.to_string()))
+}
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 mod trainer;
 

@@ -18,17 +18,13 @@ use crate::train;
 use crate::web::backend::{cpu_backend, gpu_message, open, AnyBackend};
 use crate::web::config::{parse, BackendChoice, Resolved, WebConfig};
 use crate::web::embedding::{project, Projection};
+use crate::web::to_js;
 use crate::weights::{self, Checkpoint};
 use crate::Error;
 
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
-}
-
-/// Plain JS objects and arrays (not `Map`s), numbers for u64.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// An optional options object (`what` names it in errors): the defaults when undefined or null.

@@ -77,7 +77,7 @@ export class E02View {
         if (this.probing) return;
         this.probing = true;
         this.els.estimate.textContent = 'Measuring how fast this runs here…';
-        this.send({ type: 'rate-probe', tag: 'e02', text: this.text(), config: { ...this.config(), init: 'small-output', steps: 1e9 } });
+        this.send({ type: 'rate-probe', tag: 'e02', text: this.text(), config: { ...this.config(), init: 'small-output' } });
     }
 
     where() {

@@ -133,10 +133,6 @@ pub struct GpuBackend {
     kernel_set: KernelSet,
 }
 
-fn offset_of(layout: &Layout, t: Tensor) -> u32 {
-    layout.range(t).start as u32
-}
-
 /// What [`GpuBackend::build`] makes.
 struct Built {
     work: Work,
@@ -259,7 +255,7 @@ impl GpuBackend {
             status: a.storage("status", 4),
             staging: a.empty("staging", CHUNK * 4, BufferUsages::MAP_READ | BufferUsages::COPY_DST),
         };
-        let dims = dims(params, cfg, data.train.len());
+        let dims = dims(shapes, cfg, data.train.len());
         let dims_buf = a.init("dims", bytemuck::bytes_of(&dims), BufferUsages::UNIFORM);
         let w = &work;
         let d = res(&dims_buf);
@@ -694,25 +690,24 @@ impl GpuBackend {
     }
 }
 
-fn dims(p: &Params, cfg: &TrainConfig, n_train: usize) -> Dims {
-    let m = &p.cfg;
-    let l = &p.layout;
+/// The `Dims` uniform: the pass table's shapes and offsets, and the run's constants.
+fn dims(s: &Shapes, cfg: &TrainConfig, n_train: usize) -> Dims {
     Dims {
-        t: m.block_size as u32,
-        e: m.n_embd as u32,
-        h: m.n_hidden as u32,
-        v: m.vocab_size as u32,
-        te: m.n_in() as u32,
+        t: s.t,
+        e: s.e,
+        h: s.h,
+        v: s.v,
+        te: s.te,
         n_train: n_train as u32,
         key: batch_key(cfg.seed),
-        direct: m.direct as u32,
-        c_off: offset_of(l, Tensor::C),
-        w1_off: offset_of(l, Tensor::W1),
-        b1_off: offset_of(l, Tensor::B1),
-        w2_off: offset_of(l, Tensor::W2),
-        b2_off: offset_of(l, Tensor::B2),
-        w3_off: offset_of(l, Tensor::W3),
-        n_params: l.total as u32,
+        direct: s.direct as u32,
+        c_off: s.off(Tensor::C),
+        w1_off: s.off(Tensor::W1),
+        b1_off: s.off(Tensor::B1),
+        w2_off: s.off(Tensor::W2),
+        b2_off: s.off(Tensor::B2),
+        w3_off: s.off(Tensor::W3),
+        n_params: s.n_params,
         optimizer: match cfg.optimizer {
             Optimizer::Sgd => 0,
             Optimizer::Adam => 1,
@@ -728,7 +723,7 @@ fn dims(p: &Params, cfg: &TrainConfig, n_train: usize) -> Dims {
         one_minus_beta2: 1.0 - ADAM_BETA2,
         eps: ADAM_EPS,
         dc_chunk: DC_CHUNK,
-        dc_off: if dc_chunks(cfg.batch_size as u32, m.block_size as u32) > 1 { 0 } else { offset_of(l, Tensor::C) },
+        dc_off: if dc_chunks(s.batch, s.t) > 1 { 0 } else { s.c_off() },
         _pad: 0,
     }
 }

@@ -74,8 +74,9 @@ impl Shapes {
         }
     }
 
-    fn off(&self, t: Tensor) -> u32 {
-        self.layout.get(t).map_or(0, |r| r.start as u32)
+    /// Where tensor `t` starts in the parameters (0 for W3 without direct connections).
+    pub fn off(&self, t: Tensor) -> u32 {
+        self.layout.range(t).start as u32
     }
 
     /// Where C starts in the parameters.

@@ -152,7 +152,7 @@ pub(crate) struct TrainArgs {
     pub(crate) backend: String,
     /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
     #[arg(long)]
-    kernels: Option<KernelSet>,
+    pub(crate) kernels: Option<KernelSet>,
     /// With --backend auto, time both backends even on a software adapter.
     #[arg(long)]
     race: bool,
@@ -495,7 +495,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Inspect { model, words, data, json } => inspect_cmd(&model, &words, data.as_deref(), json),
         Cmd::Bench(args) => bench::run(&args),
-        Cmd::Diagnose(args) => pollster::block_on(diagnose::diagnose(&args)),
+        Cmd::Diagnose(args) => diagnose::diagnose(&args),
         Cmd::LrFind(args) => pollster::block_on(diagnose::lr_find(&args)),
         Cmd::GpuPlan(args) => crate::gpu_plan::run(&args),
     }

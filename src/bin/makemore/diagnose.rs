@@ -89,7 +89,7 @@ fn print_report(d: &Diagnostics) {
     println!("(makemore part 3's guide for the update:data ratio: about -3)");
 }
 
-pub async fn diagnose(args: &DiagnoseArgs) -> Result<()> {
+pub fn diagnose(args: &DiagnoseArgs) -> Result<()> {
     let (data, params, lr) = subject(args)?;
     let d = probe_stats(&params, &Probe::first(&data.train, PROBE_ROWS), lr);
     if args.train.json {
@@ -108,7 +108,7 @@ pub async fn lr_find(args: &LrFindArgs) -> Result<()> {
     let lrs = lr_find::rates(args.sweep_steps, args.lowest, args.highest)?;
     let found = match t.backend.as_str() {
         "cpu" => lr_find::lr_find(&mut CpuBackend::new(&data, params, &cfg)?, &lrs).await?,
-        "gpu" => lr_find::lr_find(&mut GpuBackend::new(&data, params, &cfg).await?, &lrs).await?,
+        "gpu" => lr_find::lr_find(&mut GpuBackend::open(&data, params, &cfg, t.kernels).await?, &lrs).await?,
         other => return Err(Error::config("backend", format!("{other:?} is not available; use cpu or gpu"))),
     };
     if t.json {

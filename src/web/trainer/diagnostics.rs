@@ -4,13 +4,15 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::{read_options, to_js, Trainer};
+use super::{read_options, Trainer};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::GpuBackend;
-use crate::backend::{Backend, BackendKind};
+use crate::backend::Backend;
 use crate::config::{Init, Schedule, TrainConfig};
 use crate::diagnostics::{self, diagnose, Diagnostics, Probe, PROBE_ROWS};
 use crate::lr_find::{self, lr_find, rates};
+use crate::web::backend::AnyBackend;
+use crate::web::to_js;
 
 /// The statistics and the step they were taken at.
 #[derive(Serialize)]
@@ -72,7 +74,7 @@ impl Trainer {
     }
 
     /// The learning-rate sweep from the current parameters on a scratch backend
-    /// of the same kind (this trainer's weights stay as they are). Options
+    /// of the same kind, with the same GPU kernels (this trainer's weights stay as they are). Options
     /// `{steps, lowest, highest}` (defaults in `diagnosticsConstants()`). Returns
     /// `{lrs, losses, smoothed, valleyLr, suggestedLr}`.
     #[wasm_bindgen(js_name = lrFind)]
@@ -81,9 +83,12 @@ impl Trainer {
         let lrs = rates(o.steps, o.lowest, o.highest)?;
         let params = self.run.backend.params().await?;
         let cfg = TrainConfig { lr_decay: Schedule::Constant, ..self.run.cfg.clone() };
-        let found = match self.run.backend.kind() {
-            BackendKind::Gpu => lr_find(&mut GpuBackend::new(&self.data, params, &cfg).await?, &lrs).await?,
-            BackendKind::Cpu => lr_find(&mut CpuBackend::new(&self.data, params, &cfg)?, &lrs).await?,
+        let found = match &self.run.backend {
+            AnyBackend::Gpu(gpu) => {
+                let kernels = Some(gpu.kernel_set());
+                lr_find(&mut GpuBackend::open(&self.data, params, &cfg, kernels).await?, &lrs).await?
+            }
+            AnyBackend::Cpu(_) => lr_find(&mut CpuBackend::new(&self.data, params, &cfg)?, &lrs).await?,
         };
         to_js(&found)
     }
