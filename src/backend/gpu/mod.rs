@@ -52,7 +52,7 @@ use crate::backend::{
 };
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
-use crate::model::{Layout, Params, Tensor};
+use crate::model::{Params, Tensor};
 use crate::rng::batch_key;
 use crate::{Error, Result};
 
@@ -578,7 +578,7 @@ impl GpuBackend {
     }
 
     fn n_params(&self) -> usize {
-        Layout::new(&self.model).total
+        self.shapes.n_params as usize
     }
 
     /// Runs `steps` (at most [`CHUNK`]), step i with the dispatches `plans[i]`, in
