@@ -3,8 +3,13 @@
 // into one `crash` callback. `restart()` replaces the worker with a fresh one.
 // It also keeps `auto`'s measured rates in localStorage (workers have none):
 // each `create` takes them along, and each `decision` from the worker is saved.
+// Every message it sends carries `gen`, the trainer generation it was made for
+// (worker.js drops work for a replaced trainer): each create, import or resume
+// starts a new one.
 
 const STARTUP_MS = 30000;
+/** The requests that replace the worker's trainer, each of a new generation (worker.js reads it too). */
+export const REPLACING = new Set(['create', 'import', 'resume']);
 const DECISIONS_KEY = 'makemore-wasm:auto-backend';
 
 /** The saved rates by adapter and model shape; none where storage is off (a sandboxed frame, private mode). */
@@ -62,6 +67,8 @@ export class TrainerClient {
         this.onCrash = onCrash;
         this.threads = threads;
         this.calibrate = calibrate;
+        /** The generation of the trainer the last create, import or resume asked for. */
+        this.gen = 0;
         this.spawn();
     }
 
@@ -90,8 +97,9 @@ export class TrainerClient {
     }
 
     send(msg, transfer = []) {
+        if (REPLACING.has(msg.type)) this.gen += 1;
         const out = msg.type === 'create' ? { calibrate: this.calibrate, ...msg, decisions: savedDecisions() } : msg;
-        this.worker?.postMessage(out, transfer);
+        this.worker?.postMessage({ ...out, gen: this.gen }, transfer);
     }
 
     restart() {

@@ -9,6 +9,7 @@ import { DiagnosticsPanel } from './diagnostics.js';
 import { RunEstimate } from './eta.js';
 import { E02View } from './lab/e02.js';
 import { LrFinder } from './lr-finder.js';
+import { RunCheckpoints } from './resume.js';
 import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
@@ -59,8 +60,29 @@ const lab = new Lab({
     chart,
     baseConfig: () => readForm(form),
     dataName: () => dataName,
+    resumeSweepRun: (id, index) => checkpoints.resumeSweepRun(id, index),
 });
 lab.load();
+
+// ---- the running run, saved in this browser and resumed after a reload ----
+
+const checkpoints = new RunCheckpoints({
+    els: {
+        banner: $('resume-banner'), message: $('resume-message'), resume: $('resume-run'), discard: $('resume-discard'),
+        error: $('resume-error'), saved: $('save-status'), unsaved: $('save-error'), unsavedDetail: $('save-error-detail'),
+    },
+    send: (msg) => client.send(msg),
+    gen: () => client.gen,
+    run: () => ({ text, dataName, config: applied, sweep: lab.sweep.tag(), uniform }),
+    chart,
+    restored: ({ initialLoss, evals, step, steps, elapsedMs }) => {
+        setText({
+            'init-loss': loss(initialLoss), 'stat-step': `${count(step)} / ${count(steps)}`,
+            'stat-dev': loss(evals.at(-1)?.dev), 'stat-elapsed': duration(elapsedMs ?? 0),
+        });
+    },
+});
+checkpoints.load();
 
 // ---- diagnostics, the learning-rate finder, E02 and the time estimate ----
 
@@ -102,6 +124,7 @@ function create(bytes, tag, config = readForm(form)) {
 
 function start() {
     const fresh = state === 'done' || (state === 'idle' && !sameConfig(readForm(form), applied ?? {}));
+    if (state === 'idle' || state === 'done') checkpoints.clear(); // a new run: the saved one goes
     if (fresh) create(text, 'settings');
     client.send({ type: 'start' });
 }
@@ -169,7 +192,7 @@ const handlers = {
             ({ text, name: dataName } = pendingData);
             pendingData = null;
         }
-        if (about === 'import') {
+        if (about === 'import' || about === 'resume') {
             fillForm(form, config);
             saveToUrl(form, presets);
         }
@@ -234,7 +257,7 @@ const handlers = {
         document.body.dataset.state = state;
     },
     weights({ bytes, step, tag }) {
-        if (tag) return; // the lab's
+        if (tag || !bytes) return; // the lab's or the checkpoints'; none: the trainer was replaced first
         const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
         const a = document.createElement('a');
         a.href = url;
@@ -264,7 +287,7 @@ const handlers = {
     error({ about, message }) {
         const where = { data: 'data-error', settings: 'settings-error', weights: 'weights-error' }[about];
         if (about === 'startup') onCrash(message);
-        else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02', 'estimate'].includes(about)) showError(where ?? 'run-error', message);
+        else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02', 'estimate', 'resume'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
     },
 };
@@ -272,6 +295,7 @@ const handlers = {
 function onMessage(msg) {
     handlers[msg.type]?.(msg);
     lab.onMessage(msg);
+    checkpoints.onMessage(msg);
     diagnosticsHandlers[msg.type]?.(msg);
     [estimate, lrFinder, e02].forEach((part) => part.onMessage(msg));
 }
@@ -290,7 +314,10 @@ $('start').addEventListener('click', () => {
     else start();
 });
 $('stop').addEventListener('click', () => client.send({ type: 'stop' }));
-$('reset').addEventListener('click', () => create(text, 'settings'));
+$('reset').addEventListener('click', () => {
+    checkpoints.clear();
+    create(text, 'settings');
+});
 $('remeasure').addEventListener('click', () => {
     $('remeasure').disabled = true;
     client.send({ type: 'create', text, config: readForm(form), tag: 'settings', remeasure: true });

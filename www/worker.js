@@ -2,9 +2,15 @@
 // CHUNK_MS and reports to the page with typed messages. Between chunks it
 // yields to the event loop, so pause, stop and reset take effect within one chunk.
 //
+// Every message from the page carries `gen`, the trainer generation it was made
+// for: the page counts its create, import and resume requests. Work for the
+// trainer (start, pause, stop, sample, export, …) whose `gen` is older than the
+// newest such request is dropped, never run: its trainer is replaced or freed.
+//
 // Page → worker: create {text, config, tag, decisions?, remeasure?, calibrate?} · start · pause · stop
 //                sample {temperature?, count?, prefix?, hideExisting?} (each kept until changed)
 //                export {tag?} · import {bytes} · inspect {word} · restore {lr}
+//                resume {text, config, weights, tag, elapsedMs}: a saved run (run-store.js) picked up
 //                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
 //                diagnostics {on} (live probe-batch statistics while training) · lr-find {steps?, lowest?, highest?}
@@ -17,7 +23,8 @@
 //                progress {losses, step, steps, lr, stepsPerSec, examplesPerSec, elapsedMs}
 //                eval {step, dev} | eval {step, train, dev, test, final: true}
 //                samples {step, names, count, attempts} · embedding {points} · state {state}
-//                weights {bytes, step, tag} · imported {step} · inspection {report}
+//                weights {bytes, step, tag} (bytes null: the trainer was replaced first) · imported {step} · inspection {report}
+//                resumed {step, steps, tag} (after its created, samples and state)
 //                error {about, message, fatal}
 //                diverged {message, step, checkpoint, lr}
 //                rewound {step, steps, config, from, losses}: back at a checkpoint (after
@@ -43,6 +50,7 @@
 // adapter too (tests, and whoever wants to see the numbers).
 
 import { adapterFacts, adapterLines } from './adapter.js';
+import { REPLACING } from './client.js';
 import { loadWasm } from './wasm.js';
 
 const CHUNK_MS = 80;
@@ -77,6 +85,15 @@ let sampling = { count: SAMPLE_COUNT, temperature: 1, prefix: '', hideExisting: 
 let state = 'idle'; // idle | running | paused | done
 let elapsedMs = 0;
 let runs = 0; // the current training loop's number; an older loop stops
+/** The newest trainer generation the page asked for (its create, import and resume requests). */
+let requested = 0;
+/** Whether `msg` was made for the trainer the page asked for last (a test hook's has no `gen`). */
+const current = (msg) => msg.gen === undefined || msg.gen >= requested;
+
+/** Runs `fn` exclusively if `msg` is still current when its turn comes; else drops it. */
+const forCurrent = (msg, fn) => exclusive(() => (current(msg) ? fn() : undefined));
+/** Runs `fn` exclusively if `t` is still the trainer when its turn comes (it is freed once replaced). */
+const forTrainer = (t, fn) => exclusive(() => (trainer === t ? fn() : undefined));
 
 function setState(next) {
     state = next;
@@ -200,7 +217,7 @@ async function sendDiagnostics(t) {
 
 /** While training: the statistics every DIAGNOSTICS_EVERY_MS, when they are on. */
 async function maybeDiagnostics(t) {
-    if (diagnosticsOn && performance.now() - lastDiagnostics > DIAGNOSTICS_EVERY_MS) await exclusive(() => sendDiagnostics(t));
+    if (diagnosticsOn && performance.now() - lastDiagnostics > DIAGNOSTICS_EVERY_MS) await forTrainer(t, () => sendDiagnostics(t));
 }
 
 /// Replaces the trainer with `next` and tells the page everything about it.
@@ -234,18 +251,38 @@ async function create(bytes, config, tag, options) {
     await adopt(next, tag, badge);
 }
 
+/** A trainer of `config` on `bytes` holding `weights` (a safetensors file): {next, badge}. */
+async function buildWith(bytes, config, weights) {
+    const built = await build(bytes, config);
+    try {
+        built.next.importWeights(new Uint8Array(weights));
+    } catch (err) {
+        built.next.free();
+        throw err;
+    }
+    return built;
+}
+
 async function importWeights(bytes) {
     const fileConfig = wasm.pkg.weightsConfig(new Uint8Array(bytes));
     const config = { ...fileConfig, backend: trainer?.config().backend ?? 'auto', gpu_kernels: trainer?.config().gpu_kernels ?? 'auto' };
-    const { next, badge } = await build(text, config);
-    try {
-        next.importWeights(new Uint8Array(bytes));
-    } catch (err) {
-        next.free();
-        throw err;
-    }
+    const { next, badge } = await buildWith(text, config, bytes);
     await adopt(next, 'import', badge);
     post({ type: 'imported', step: next.step() });
+}
+
+/**
+ * A run the page saved picks up where it stopped: the saved `config` (its
+ * backend included) on the word list `bytes`, with the parameters, optimizer
+ * state and step of `weights`. Batches depend on (seed, step) only, so training
+ * on from there is the run left alone.
+ */
+async function resume({ text: bytes, config, weights, tag, elapsedMs: elapsed }) {
+    const { next, badge } = await buildWith(bytes, config, weights);
+    text = bytes;
+    await adopt(next, tag, badge);
+    elapsedMs = elapsed ?? 0;
+    post({ type: 'resumed', step: next.step(), steps: next.steps(), tag });
 }
 
 /// Tells the page the trainer went back to a checkpoint, with the losses it kept.
@@ -256,6 +293,7 @@ function rewound(t) {
 }
 
 async function finish(t) {
+    if (trainer !== t || state === 'done') return; // replaced, or already finished by a stop
     const losses = await t.evaluate();
     post({ type: 'eval', step: t.step(), ...losses, final: true });
     await sendSamples(t);
@@ -264,59 +302,90 @@ async function finish(t) {
     setState('done');
 }
 
-async function run() {
+/**
+ * One chunk of `t`'s training and the facts the loop needs after it, read in
+ * the same exclusive turn: a checkpoint's export awaits the GPU between two
+ * chunks, and a Trainer call never overlaps another.
+ */
+async function trainChunk(t, chunk) {
+    const from = t.step();
+    try {
+        await t.train(chunk);
+    } catch (error) {
+        return { error, diverged: t.diverged(), step: t.step(), checkpoint: t.checkpointStep(), lr: t.config().lr };
+    }
+    return { from, step: t.step(), steps: t.steps(), lr: t.lr(), losses: t.lossesSince(from), backend: t.backend(), done: t.done() };
+}
+
+/** Trains the trainer in chunks until it is done, paused, stopped or replaced; called within an exclusive turn. */
+function run() {
     const t = trainer;
     const id = ++runs;
     const { eval_every: evalEvery, batch_size: batch } = t.config();
-    let backend = t.backend();
+    const backend = t.backend();
+    const done = t.done();
+    setState('running');
+    return train(t, id, { evalEvery, batch, backend, done });
+}
+
+async function train(t, id, { evalEvery, batch, backend, done }) {
     let chunk = 1;
     let stepsPerSec = 0;
     let lastSamples = performance.now();
-    setState('running');
-    const live = () => state === 'running' && runs === id && trainer === t;
-    while (live() && !t.done()) {
-        const from = t.step();
+    // A stop or a newer loop ends this one; a pause only stops it asking for more chunks.
+    const owned = () => runs === id && trainer === t;
+    const live = () => state === 'running' && owned();
+    while (live() && !done) {
         const started = performance.now();
-        try {
-            await exclusive(() => t.train(chunk));
-        } catch (err) {
-            if (t.diverged()) {
-                post({ type: 'diverged', message: err.message, step: t.step(), checkpoint: t.checkpointStep(), lr: t.config().lr });
+        const r = await forTrainer(t, () => trainChunk(t, chunk));
+        if (!r) return; // replaced (and freed) before the chunk's turn came
+        if (r.error) {
+            if (r.diverged) {
+                post({ type: 'diverged', message: r.error.message, step: r.step, checkpoint: r.checkpoint, lr: r.lr });
             } else {
-                report('training', err);
+                report('training', r.error);
             }
             setState('paused');
             return;
         }
-        if (t.backend() !== backend) { // the GPU was lost: on the CPU from a checkpoint
-            backend = t.backend();
-            post(backendMessage(t));
-            rewound(t);
+        done = r.done;
+        if (r.backend !== backend) { // the GPU was lost: on the CPU from a checkpoint
+            backend = r.backend;
+            await forTrainer(t, () => {
+                post(backendMessage(t));
+                rewound(t);
+                done = t.done();
+            });
             continue;
         }
         const ms = performance.now() - started;
         elapsedMs += ms;
-        const step = t.step();
+        const { from, step, losses } = r;
         const rate = (step - from) / Math.max(ms, 1e-3) * 1000;
         stepsPerSec = stepsPerSec ? 0.8 * stepsPerSec + 0.2 * rate : rate;
         chunk = nextChunk(chunk, rate);
-        const losses = t.lossesSince(from);
         post({
-            type: 'progress', from, losses, step, steps: t.steps(), lr: t.lr(),
+            type: 'progress', from, losses, step, steps: r.steps, lr: r.lr,
             stepsPerSec, examplesPerSec: stepsPerSec * batch, elapsedMs,
         }, [losses.buffer]);
-        if (evalEvery > 0 && Math.floor(step / evalEvery) > Math.floor(from / evalEvery) && !t.done()) {
-            post({ type: 'eval', step, dev: await exclusive(() => t.evaluateSplit('dev')) });
-            await exclusive(() => sendEmbedding(t));
+        if (!owned()) break; // stopped while the chunk ran: its final evaluation is queued
+        if (evalEvery > 0 && Math.floor(step / evalEvery) > Math.floor(from / evalEvery) && !done) {
+            await forTrainer(t, async () => {
+                if (!owned()) return;
+                const dev = await t.evaluateSplit('dev');
+                // A stop during the evaluation queued the final one: no stale eval after it.
+                if (owned()) post({ type: 'eval', step, dev });
+                await sendEmbedding(t);
+            });
         }
         if (performance.now() - lastSamples > SAMPLE_EVERY_MS) {
-            await exclusive(() => sendSamples(t));
+            await forTrainer(t, () => sendSamples(t));
             lastSamples = performance.now();
         }
         await maybeDiagnostics(t);
         await yieldToEvents();
     }
-    if (live() && t.done()) await exclusive(() => finish(t));
+    if (live() && done) await forTrainer(t, () => finish(t));
 }
 
 /**
@@ -449,41 +518,50 @@ const handlers = {
         return exclusive(() => create(bytes, config, tag, { remeasure, calibrate }).catch((err) => report(tag, err)));
     },
     // After any create before it; the loop itself is not awaited, or it would block the queue.
-    start: () => exclusive(() => {
+    start: (msg) => forCurrent(msg, () => {
         if (trainer && (state === 'idle' || state === 'paused')) run();
     }),
-    pause: () => {
-        if (state === 'running') setState('paused');
+    pause: (msg) => {
+        if (current(msg) && state === 'running') setState('paused');
     },
-    stop: () => {
-        if (!trainer || state === 'done') return;
+    stop: (msg) => {
+        if (!current(msg) || !trainer || state === 'done') return;
+        runs += 1; // the loop ends after its chunk, with no evaluation of its own
         setState('paused');
-        exclusive(() => finish(trainer)).catch((err) => report('training', err));
+        const t = trainer;
+        forTrainer(t, () => finish(t)).catch((err) => report('training', err));
     },
-    sample: (options) => {
+    sample: (msg) => {
         for (const key of ['temperature', 'count', 'prefix', 'hideExisting']) {
-            if (options[key] !== undefined) sampling[key] = options[key];
+            if (msg[key] !== undefined) sampling[key] = msg[key];
         }
-        if (trainer) exclusive(() => sendSamples(trainer)).catch((err) => report('samples', err));
+        forCurrent(msg, () => trainer && sendSamples(trainer)).catch((err) => report('samples', err));
     },
-    export: ({ tag }) => exclusive(async () => {
+    // A stale export still answers, with no bytes: whoever asked is not left waiting.
+    export: (msg) => exclusive(async () => {
+        if (!trainer || !current(msg)) {
+            post({ type: 'weights', bytes: null, step: null, tag: msg.tag });
+            return;
+        }
         const bytes = await trainer.exportWeights();
-        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step(), tag }, [bytes.buffer]);
+        post({ type: 'weights', bytes: bytes.buffer, step: trainer.step(), tag: msg.tag }, [bytes.buffer]);
     }).catch((err) => report('weights', err)),
-    inspect: ({ word }) => exclusive(async () => {
-        if (trainer) post({ type: 'inspection', report: await trainer.inspect(word) });
+    inspect: (msg) => forCurrent(msg, async () => {
+        if (trainer) post({ type: 'inspection', report: await trainer.inspect(msg.word) });
     }).catch((err) => report('inspect', err)),
     import: ({ bytes }) => exclusive(() => importWeights(bytes).catch((err) => report('weights', err))),
-    restore: ({ lr }) => exclusive(() => {
-        trainer.setLr(lr);
+    resume: (msg) => exclusive(() => resume(msg).catch((err) => report(msg.tag, err))),
+    restore: (msg) => forCurrent(msg, () => {
+        trainer.setLr(msg.lr);
         trainer.restoreCheckpoint();
         rewound(trainer);
     }).catch((err) => report('restore', err)),
-    diagnostics: ({ on }) => {
-        diagnosticsOn = Boolean(on);
-        if (diagnosticsOn && trainer) exclusive(() => sendDiagnostics(trainer)).catch((err) => report('diagnostics', err));
+    diagnostics: (msg) => {
+        diagnosticsOn = Boolean(msg.on);
+        if (diagnosticsOn) forCurrent(msg, () => trainer && sendDiagnostics(trainer)).catch((err) => report('diagnostics', err));
     },
-    'lr-find': ({ type, ...options }) => exclusive(async () => {
+    // On whichever trainer is there when its turn comes: it trains a copy, never the model.
+    'lr-find': ({ type, gen, ...options }) => exclusive(async () => {
         try {
             post({ type: 'lr-find', result: await trainer.lrFind(options), lr: trainer.config().lr });
         } catch (err) {
@@ -497,7 +575,7 @@ const handlers = {
     'rate-probe': ({ text: bytes, config, tag }) => exclusive(() =>
         onScratch('rate-probe', bytes, { ...config, steps: SCRATCH_STEPS }, async (t) => ({ ...await bench(t, 1), tag }))
             .catch((err) => report(tag, err))),
-    'lose-device': () => exclusive(() => trainer?.loseDeviceForTest()),
+    'lose-device': (msg) => forCurrent(msg, () => trainer?.loseDeviceForTest()),
     bench: ({ text: bytes, config, seconds }) => exclusive(() =>
         onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),
     ttt: ({ text: bytes, config, targets, evalEvery, limit }) => exclusive(() =>
@@ -505,6 +583,7 @@ const handlers = {
 };
 
 self.onmessage = ({ data }) => {
+    if (REPLACING.has(data.type) && data.gen !== undefined) requested = Math.max(requested, data.gen);
     const handle = handlers[data.type];
     if (handle) handle(data);
     else report('protocol', new Error(`unknown message type ${JSON.stringify(data.type)}`));

@@ -29,9 +29,10 @@ export class Lab {
     /**
      * `send(msg)`: to the worker. `create(config, tag)`: a new trainer on the page's
      * word list. `chart`: the live loss chart. `baseConfig()`: the settings form.
-     * `dataName()`: the word list's name.
+     * `dataName()`: the word list's name. `resumeSweepRun(id, index)`: resumes that
+     * sweep run from its saved checkpoint, resolving to false where there is none.
      */
-    constructor({ send, create, chart, baseConfig, dataName }) {
+    constructor({ send, create, chart, baseConfig, dataName, resumeSweepRun }) {
         Object.assign(this, { send, chart, dataName });
         this.runs = [];
         this.filter = 'all';
@@ -59,6 +60,7 @@ export class Lab {
             history: { putSweep: (s) => this.store().putSweep(s) },
             send,
             create: (config) => create(config, 'sweep'),
+            resumeRun: resumeSweepRun,
             baseConfig,
             runsOf: (id) => this.runs.filter((r) => r.sweep?.id === id),
             onStart: (sweep) => {
@@ -141,7 +143,9 @@ export class Lab {
             if (msg.final) this.finished(msg);
             this.inspector.refresh();
             break;
-        case 'weights': if (msg.tag === 'history') this.record(msg.bytes); break;
+        case 'weights':
+            if (msg.tag === 'history') this.record(msg.bytes, msg.bytes ? null : 'weights not kept: the trainer was replaced before they were saved');
+            break;
         case 'samples': this.sampling.show(msg); break;
         case 'inspection': this.inspector.show(msg.report); break;
         case 'imported':

@@ -2,8 +2,9 @@
 // grid or a random search, a step budget per run. Runs go one after another
 // through the page's trainer (same seed, split and backend: the settings form
 // is the base), each recorded in the history when it finishes. The plan and its
-// status live in IndexedDB, so a reload picks the sweep up at its next
-// unfinished run; pause and resume work within a run.
+// status live in IndexedDB, so a reload picks the sweep up at its unfinished
+// run, from that run's last checkpoint where the page saved one (resume.js);
+// pause and resume work within a run.
 
 import { best } from './runs-table.js';
 import { label, MAX_DIMS, parseDim, plan, runConfig, SWEEPABLE } from './sweep-plan.js';
@@ -13,12 +14,14 @@ const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 export class Sweep {
     /**
      * `els`: the panel's elements. `history`: the store. `send(msg)`: to the
-     * worker. `create(config)`: a new trainer tagged 'sweep'. `baseConfig()`: the
+     * worker. `create(config)`: a new trainer tagged 'sweep'. `resumeRun(id, index)`:
+     * that run's trainer back from its checkpoint, tagged 'sweep' (resolves to false
+     * where there is none). `baseConfig()`: the
      * settings form. `runsOf(id)`: the recorded runs of sweep `id`.
      * `onStart(sweep)`: a new sweep began.
      */
-    constructor({ els, history, send, create, baseConfig, runsOf, onStart }) {
-        Object.assign(this, { els, history, send, create, baseConfig, runsOf, onStart });
+    constructor({ els, history, send, create, resumeRun, baseConfig, runsOf, onStart }) {
+        Object.assign(this, { els, history, send, create, resumeRun, baseConfig, runsOf, onStart });
         this.sweep = null;
         this.current = null; // {index, phase: 'creating' | 'training'}
         this.ready = false;
@@ -101,7 +104,7 @@ export class Sweep {
         }
         this.current = { index, phase: 'creating' };
         this.render();
-        this.create(runConfig(s.base, s.runs[index], s.budget));
+        if (!(await this.resumeRun(s.id, index))) this.create(runConfig(s.base, s.runs[index], s.budget));
     }
 
     async pause() {
