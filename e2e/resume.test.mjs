@@ -37,6 +37,20 @@ function withInit(browser, script) {
     };
 }
 
+/** An init script: records every message the trainer worker sends the page, in order. */
+function recordWorkerMessages() {
+    const Native = window.Worker;
+    window.workerMessages = [];
+    window.Worker = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', ({ data }) => window.workerMessages.push({
+                type: data.type, final: data.final, tag: data.tag, from: data.from, empty: data.bytes === null,
+            }));
+        }
+    };
+}
+
 async function reload(page) {
     await page.reload();
     await page.locator('#start:not([disabled])').waitFor({ timeout: 60_000 });
@@ -105,6 +119,29 @@ describe('a run resumed after a reload', () => {
         assert.equal(await page.isHidden('#resume-banner'), true, 'a discarded run is offered again');
         assert.deepEqual(errors, []);
         await page.close();
+    });
+});
+
+describe('a sweep cut short by a reload', () => {
+    const env = useServerAndBrowser();
+
+    test('resumes its interrupted run from its checkpoint, not from step 0', async () => {
+        const { page, errors } = await openPage(withInit(env.browser, recordWorkerMessages), env.server.url, '?preset=e01&n_hidden=32&eval_every=250&backend=cpu');
+        await page.locator('#sweep-form .sweep-key').first().selectOption('n_embd');
+        await page.locator('#sweep-form .sweep-values').first().fill('4, 6');
+        await page.fill('#sweep-budget', '6000');
+        await page.click('#sweep-start');
+        const saved = await savedAtLeast(page, 500);
+        await reload(page);
+        await page.waitForFunction(() => window.workerMessages.some((m) => m.type === 'progress'), null, { timeout: TIMEOUT });
+        const from = await page.evaluate(() => window.workerMessages.find((m) => m.type === 'progress').from);
+        assert.ok(from >= saved, `the sweep's run went on from step ${from}, its checkpoint was at step ${saved}`);
+        assert.equal(await page.isHidden('#resume-banner'), true, 'the page offers the sweep\'s run as its own');
+        await page.waitForFunction(() => document.body.dataset.sweep === 'done', null, { timeout: TIMEOUT });
+        // Both runs recorded with their whole budget (the table's steps column).
+        assert.deepEqual(await page.locator('#runs-body tr td:nth-child(4)').allTextContents(), ['6,000', '6,000']);
+        assert.deepEqual(errors, []);
+        await page.context().close();
     });
 });
 
@@ -177,21 +214,17 @@ describe('the worker protocol', () => {
     const env = useServerAndBrowser();
 
     test('work for a replaced trainer is dropped, and no dev evaluation follows a stop', async () => {
-        // Records every message the trainer worker sends the page, in order.
-        const browser = withInit(env.browser, () => {
-            const Native = window.Worker;
-            window.workerMessages = [];
-            window.Worker = class extends Native {
-                constructor(...args) {
-                    super(...args);
-                    this.addEventListener('message', ({ data }) => window.workerMessages.push({ type: data.type, final: data.final, tag: data.tag, empty: data.bytes === null }));
-                }
-            };
-        });
+        const browser = withInit(env.browser, recordWorkerMessages);
         // A dev evaluation after every step and live diagnostics: most of each
-        // step's work is queued after its chunk, where a create lands.
-        const { page, errors } = await openPage(browser, env.server.url, '?preset=e01&n_hidden=32&batch_size=32&steps=1000000&eval_every=1&backend=cpu');
+        // step's work is queued after its chunk, where a create lands. On WebGPU, as
+        // a create awaits the GPU, the loop goes on queueing work for the old trainer.
+        const { page, errors } = await openPage(browser, env.server.url, '?preset=e01&n_hidden=32&batch_size=32&steps=1000000&eval_every=1&backend=webgpu');
         const [worker] = page.workers();
+        // What fails in the worker without reaching the page: a rejection nobody handled.
+        await worker.evaluate(() => {
+            self.unhandled = [];
+            self.addEventListener('unhandledrejection', (event) => self.unhandled.push(String(event.reason?.message ?? event.reason)));
+        });
         const step = () => page.evaluate(() => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')) || 0);
         for (let i = 0; i < 8; i++) {
             await page.click('#start');
@@ -202,6 +235,10 @@ describe('the worker protocol', () => {
             await page.waitForFunction(() => document.body.dataset.state === 'idle' && document.getElementById('stat-step').textContent.startsWith('0 /'));
         }
         assert.equal(await step(), 0);
+        await page.waitForTimeout(500);
+        assert.deepEqual(errors, [], 'errors after creates behind running work');
+        assert.deepEqual(await worker.evaluate(() => self.unhandled), [], 'failures in the worker');
+        assert.equal(await page.isHidden('#run-error'), true, await page.textContent('#run-error'));
 
         // Requests made for an older generation are dropped; an export answers with no bytes.
         const sent = (type) => page.evaluate((t) => window.workerMessages.filter((m) => m.type === t).length, type);
@@ -225,6 +262,7 @@ describe('the worker protocol', () => {
 
         assert.equal(await page.isHidden('#run-error'), true, await page.textContent('#run-error'));
         assert.deepEqual(errors, []);
+        assert.deepEqual(await worker.evaluate(() => self.unhandled), []);
         await page.context().close();
     });
 });
