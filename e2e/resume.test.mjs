@@ -129,7 +129,7 @@ describe('a sweep cut short by a reload', () => {
         const { page, errors } = await openPage(withInit(env.browser, recordWorkerMessages), env.server.url, '?preset=e01&n_hidden=32&eval_every=250&backend=cpu');
         await page.locator('#sweep-form .sweep-key').first().selectOption('n_embd');
         await page.locator('#sweep-form .sweep-values').first().fill('4, 6');
-        await page.fill('#sweep-budget', '6000');
+        await page.fill('#sweep-budget', '20000');
         await page.click('#sweep-start');
         const saved = await savedAtLeast(page, 500);
         await reload(page);
@@ -139,7 +139,7 @@ describe('a sweep cut short by a reload', () => {
         assert.equal(await page.isHidden('#resume-banner'), true, 'the page offers the sweep\'s run as its own');
         await page.waitForFunction(() => document.body.dataset.sweep === 'done', null, { timeout: TIMEOUT });
         // Both runs recorded with their whole budget (the table's steps column).
-        assert.deepEqual(await page.locator('#runs-body tr td:nth-child(4)').allTextContents(), ['6,000', '6,000']);
+        assert.deepEqual(await page.locator('#runs-body tr td:nth-child(4)').allTextContents(), ['20,000', '20,000']);
         assert.deepEqual(errors, []);
         await page.context().close();
     });

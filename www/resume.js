@@ -45,7 +45,8 @@ export class RunCheckpoints {
         this.epoch = 0; // moves on at each clear: a later write of an older run is dropped
         this.writes = Promise.resolve(); // puts and deletes, one after another
         this.hashes = new WeakMap(); // word list → its SHA-256
-        this.lastSave = 0;
+        this.lastSave = 0; // when the last save asked for the weights
+        this.due = Infinity; // when training has gone SAVE_EVERY_MS unsaved
         this.broken = false; // diverged or failed: nothing to save until rewound
         this.evals = [];
         this.initialLoss = NaN;
@@ -147,6 +148,7 @@ export class RunCheckpoints {
         if (!this.store || this.broken || this.exporting) return;
         this.exporting = { gen: this.gen(), epoch: this.epoch };
         this.lastSave = Date.now();
+        this.due = this.lastSave + SAVE_EVERY_MS;
         this.send({ type: 'export', tag: 'checkpoint' });
     }
 
@@ -198,12 +200,12 @@ export class RunCheckpoints {
         case 'resumed': this.restore(msg); break;
         case 'state':
             this.els.resume.disabled = false; // the page's word list is loaded
-            if (msg.state === 'running') this.lastSave = Date.now();
+            if (msg.state === 'running') this.due = Date.now() + SAVE_EVERY_MS;
             if (msg.state === 'paused') this.save();
             break;
         case 'progress':
             this.elapsedMs = msg.elapsedMs;
-            if (Date.now() - this.lastSave >= SAVE_EVERY_MS) this.save();
+            if (Date.now() >= this.due) this.save();
             break;
         case 'eval':
             if (msg.final) {
