@@ -7,8 +7,10 @@
 // Needs a built www/.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { openPage, useServerAndBrowser } from './harness.mjs';
+import { openPage, repo, useServerAndBrowser } from './harness.mjs';
 
 const TIMEOUT = 240_000;
 const UNSAVED = 'This browser will not let the page save your run, so a reload will lose it.';
@@ -249,16 +251,25 @@ describe('the worker protocol', () => {
         assert.equal(await sent('samples'), samples, 'samples drawn for a replaced trainer');
         assert.deepEqual(await page.evaluate(() => window.workerMessages.filter((m) => m.tag === 'probe').map((m) => m.empty)), [true]);
 
-        // Stop while evaluations follow every step: the final evaluation is the last.
-        await page.click('#start');
-        await page.waitForFunction(() => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')) >= 20);
-        await page.evaluate(() => { window.workerMessages.length = 0; });
-        await page.click('#stop');
-        await page.locator('#final-table:not([hidden])').waitFor({ timeout: 60_000 });
-        await page.waitForTimeout(1000);
-        const evals = await page.evaluate(() => window.workerMessages.filter((m) => m.type === 'eval').map((m) => (m.final ? 'final' : 'dev')));
-        assert.equal(evals.at(-1), 'final', `evaluations after the stop: ${evals.join(' ')}`);
-        assert.equal(evals.filter((e) => e === 'final').length, 1);
+        // Stop while evaluations follow every step, a few times: the final evaluation
+        // is the last. A short word list and no diagnostics, so that most of the
+        // time goes to training chunks, where a stop lands before the chunk's own evaluation.
+        await page.uncheck('#diagnostics-on');
+        const names = readFileSync(join(repo, 'data/names.txt'), 'utf8').split('\n').slice(0, 300).join('\n');
+        await page.setInputFiles('#data-file', { name: 'names-300.txt', mimeType: 'text/plain', buffer: Buffer.from(names) });
+        await page.waitForFunction(() => document.getElementById('data-name').textContent === 'names-300.txt');
+        for (let i = 0; i < 5; i++) {
+            await page.click('#start'); // Start, then Train again: a fresh run each time
+            await page.locator('#final-table').waitFor({ state: 'hidden' });
+            await page.waitForFunction(() => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')) >= 20);
+            await page.evaluate(() => { window.workerMessages.length = 0; });
+            await page.click('#stop');
+            await page.locator('#final-table:not([hidden])').waitFor({ timeout: 60_000 });
+            await page.waitForTimeout(500);
+            const evals = await page.evaluate(() => window.workerMessages.filter((m) => m.type === 'eval').map((m) => (m.final ? 'final' : 'dev')));
+            assert.equal(evals.at(-1), 'final', `evaluations after stop ${i + 1}: ${evals.join(' ')}`);
+            assert.equal(evals.filter((e) => e === 'final').length, 1);
+        }
 
         assert.equal(await page.isHidden('#run-error'), true, await page.textContent('#run-error'));
         assert.deepEqual(errors, []);
