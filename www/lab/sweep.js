@@ -149,7 +149,7 @@ export class Sweep {
             // Another trainer replaced the sweep's (Reset, new data, loaded weights).
             this.current = null;
             this.save('paused');
-            this.fail('The sweep paused because another run replaced its trainer; Resume sweep picks its run up from its last save, or starts it again where there is none.');
+            this.fail('The sweep paused because another run replaced its trainer; Resume sweep starts its run again, or picks it up from its last save where the page still holds one.');
         } else if (msg.type === 'error' && msg.about === 'sweep') {
             this.fail(`Run ${this.current.index + 1} could not start: ${msg.message}`);
             this.current = null;
