@@ -102,6 +102,27 @@ describe('a run resumed after a reload', () => {
         });
     }
 
+    test('after the trainer crashed, the restarted one offers the run', async () => {
+        const { page, errors } = await openPage(env.browser, env.server.url, '?preset=e01&steps=100000&eval_every=200&n_hidden=32&backend=cpu');
+        await page.click('#start');
+        const saved = await savedAtLeast(page, 200);
+        // A fatal error from the worker, as a wasm trap reports it: the page ends the worker.
+        const [worker] = page.workers();
+        await worker.evaluate(() => self.postMessage({ type: 'error', about: 'training', message: 'a test crash', fatal: true }));
+        await page.locator('#crash:not([hidden])').waitFor();
+        await page.click('#restart');
+        await page.locator('#resume-banner:not([hidden])').waitFor({ timeout: 60_000 });
+        const offered = Number((await page.textContent('#resume-run')).match(/([\d,]+)$/)[1].replace(/,/g, ''));
+        assert.ok(offered >= saved, `offered ${offered}, saved ${saved}`);
+        await page.click('#resume-run');
+        await page.waitForFunction((s) => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')) > s, offered, { timeout: TIMEOUT });
+        assert.equal(await page.evaluate(() => document.body.dataset.state), 'running');
+        await page.click('#stop');
+        await finalLosses(page);
+        assert.deepEqual(errors, []);
+        await page.close();
+    });
+
     test('a different word list is refused in plain words', async () => {
         const { page, errors } = await openPage(env.browser, env.server.url, '?preset=e01&steps=100000&eval_every=200&n_hidden=32&backend=cpu');
         await page.click('#start');

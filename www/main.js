@@ -82,7 +82,6 @@ const checkpoints = new RunCheckpoints({
         });
     },
 });
-checkpoints.load();
 
 // ---- diagnostics, the learning-rate finder, E02 and the time estimate ----
 

@@ -56,7 +56,7 @@ export class RunCheckpoints {
         els.discard.addEventListener('click', () => this.clear());
     }
 
-    /** Offers the saved run, if any; a sweep's run is its sweep's to resume. */
+    /** Offers the saved run, if any (at each worker start: the page's, or a restart after a crash); a sweep's run is its sweep's to resume. */
     async load() {
         await this.opened;
         const record = await this.saved();
@@ -191,6 +191,7 @@ export class RunCheckpoints {
 
     onMessage(msg) {
         switch (msg.type) {
+        case 'ready': this.load(); break;
         case 'config':
             this.evals = [];
             this.broken = false;
