@@ -374,7 +374,7 @@ impl Trainer {
             .into());
         }
         if ck.params.cfg != self.settings.model {
-            let shape = |m: &crate::config::ModelConfig| {
+            let shape = |m: &crate::model::ModelConfig| {
                 format!(
                     "block_size {}, n_embd {}, n_hidden {}, direct {}",
                     m.block_size, m.n_embd, m.n_hidden, m.direct

@@ -9,8 +9,9 @@ use clap::Args;
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, Preset, Schedule, TrainConfig};
+use makemore::config::{Init, Preset, Schedule, TrainConfig};
 use makemore::data::{Dataset, SplitName};
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::train::Trainer;
 use makemore::{Error, Result};
@@ -252,7 +253,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let data_path = args.data.clone().or_else(|| shared.exists().then(|| shared.to_path_buf()));
     let text = match &data_path {
         Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display())))?,
-        None => crate::cli::BUNDLED_NAMES.to_vec(),
+        None => makemore::data::BUNDLED_NAMES.to_vec(),
     };
     // Other programs (PyTorch, Chromium) read the word list from a file.
     let file = match &data_path {

@@ -12,10 +12,11 @@ use makemore::backend::auto::{self, Found, Rates};
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::{Backend, BackendKind, KernelSet};
-use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
+use makemore::config::{Init, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
 use makemore::diagnostics::{saturation, Probe, PROBE_ROWS, SATURATED};
 use makemore::inspect::inspect;
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::sample::{sample, sample_with, Request};
 use makemore::train::Trainer;
@@ -24,9 +25,6 @@ use makemore::{Error, Result};
 
 use crate::bench;
 use crate::diagnose;
-
-/// The bundled word list (see data/README.md), used when no --data is given.
-pub const BUNDLED_NAMES: &[u8] = include_bytes!("../../../data/names.txt");
 
 #[derive(Parser)]
 #[command(
@@ -171,7 +169,7 @@ pub(crate) struct TrainArgs {
 
 fn read_data(path: Option<&Path>) -> Result<Vec<u8>> {
     match path {
-        None => Ok(BUNDLED_NAMES.to_vec()),
+        None => Ok(makemore::data::BUNDLED_NAMES.to_vec()),
         Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display()))),
     }
 }

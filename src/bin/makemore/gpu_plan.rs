@@ -9,10 +9,8 @@ use serde_json::json;
 use makemore::backend::gpu::plan::{self, Mode, Shapes, DEFAULT_MAX_DIM, GPU_CLASSES};
 use makemore::backend::KernelSet;
 use makemore::config::Preset;
-use makemore::data::Dataset;
+use makemore::data::{Dataset, BUNDLED_NAMES};
 use makemore::Result;
-
-use crate::cli::BUNDLED_NAMES;
 
 #[derive(Args)]
 pub struct GpuPlanArgs {
