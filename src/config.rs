@@ -376,6 +376,31 @@ impl Preset {
     }
 }
 
+/// A model shape and batch that `makemore bench`, bench/torch_bench.py and the
+/// bench page (www/bench.js) all time; named as the settings name them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchConfig {
+    pub name: &'static str,
+    pub block_size: usize,
+    pub n_embd: usize,
+    pub n_hidden: usize,
+    pub batch_size: usize,
+}
+
+/// The speed configs: the seed notebook's shape at a large batch, the lecture's
+/// run, and a bigger model.
+pub const BENCH_CONFIGS: [BenchConfig; 3] = [
+    BenchConfig { name: "seed", block_size: 3, n_embd: 50, n_hidden: 100, batch_size: 16384 },
+    BenchConfig { name: "lecture", block_size: 3, n_embd: 10, n_hidden: 200, batch_size: 32 },
+    BenchConfig { name: "big", block_size: 8, n_embd: 24, n_hidden: 512, batch_size: 4096 },
+];
+
+/// Time to target: the preset every path trains, the dev losses it times, and
+/// the steps between its dev evaluations (whose time counts).
+pub const BENCH_TTT_PRESET: &str = "e01";
+pub const BENCH_TARGETS: [f32; 2] = [2.20, 2.13];
+pub const BENCH_EVAL_EVERY: u64 = 500;
+
 #[cfg(test)]
 mod tests {
     use super::*;

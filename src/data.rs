@@ -180,6 +180,14 @@ pub enum SplitName {
     Test,
 }
 
+impl std::str::FromStr for SplitName {
+    type Err = Error;
+    /// `train`, `dev` or `test`: the serde names, so JS and Rust spell them once.
+    fn from_str(s: &str) -> Result<Self> {
+        crate::config::parse_enum("split", s)
+    }
+}
+
 /// A word list made ready for training: the vocabulary, the words in shuffled
 /// order, and the three splits of context windows.
 #[derive(Clone, Debug)]
