@@ -1,7 +1,8 @@
-//! The facts the page, the element and the bench scripts share with Rust, in one
-//! object: every limit of a setting, the init schemes, the presets and the bench
-//! configs. JS reads them from the wasm build (`constants()`); it keeps no copy.
-//! Compiled on every target, so the CLI and native tests see the same object.
+//! The facts the page and the bench page share with Rust, in one object: every
+//! limit of a setting and the bench configs. JS reads them from the wasm build
+//! (`constants()`; the presets come from `presetConfigs()` and the init schemes
+//! from `diagnosticsConstants()`) and keeps no copy. Compiled on every target, so
+//! native tests check the same object.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,7 @@ use crate::config::{
     BenchConfig, Init, BENCH_CONFIGS, BENCH_EVAL_EVERY, BENCH_TARGETS, BENCH_TTT_PRESET, MAX_BATCH, MAX_BLOCK,
     MAX_EMBD, MAX_HIDDEN, MAX_PARAMS, MAX_STEPS, MAX_VOCAB,
 };
-use crate::web::config::{presets, WebConfig};
-use crate::Result;
+use crate::web::config::WebConfig;
 
 /// The range a numeric setting accepts, both ends included (`max: None`: no bound
 /// but the type's).
@@ -20,13 +20,6 @@ use crate::Result;
 pub struct Range {
     pub min: f64,
     pub max: Option<f64>,
-}
-
-/// An init scheme as the page lists it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Scheme {
-    pub name: &'static str,
-    pub about: &'static str,
 }
 
 /// `makemore bench`'s measurements, for the bench page and bench/browser.mjs.
@@ -49,8 +42,6 @@ pub struct Constants {
     /// The most parameters a model may have, and the widest vocabulary.
     pub max_params: usize,
     pub max_vocab: usize,
-    pub inits: Vec<Scheme>,
-    pub presets: BTreeMap<String, WebConfig>,
     pub bench: Bench,
 }
 
@@ -59,7 +50,7 @@ fn range(min: f64, max: Option<f64>) -> Range {
 }
 
 /// Every shared fact, built from the constants of [`crate::config`].
-pub fn constants() -> Result<Constants> {
+pub fn constants() -> Constants {
     let n = |x: usize| Some(x as f64);
     let limits = BTreeMap::from([
         ("block_size", range(1.0, n(MAX_BLOCK))),
@@ -76,7 +67,6 @@ pub fn constants() -> Result<Constants> {
         ("seed", range(0.0, None)),
         ("split_seed", range(0.0, None)),
     ]);
-    let presets = presets()?.into_iter().map(|c| (c.preset.clone().unwrap_or_default(), c)).collect();
     let base = WebConfig {
         preset: Some("e02".into()),
         steps: Some(1_000_000_000),
@@ -86,12 +76,10 @@ pub fn constants() -> Result<Constants> {
         init: Some(Init::SmallOutput),
         ..WebConfig::default()
     };
-    Ok(Constants {
+    Constants {
         limits,
         max_params: MAX_PARAMS,
         max_vocab: MAX_VOCAB,
-        inits: Init::ALL.iter().map(|&i| Scheme { name: i.name(), about: i.about() }).collect(),
-        presets,
         bench: Bench {
             configs: BENCH_CONFIGS.iter().map(|c| (c.name, c.clone())).collect(),
             base,
@@ -99,14 +87,14 @@ pub fn constants() -> Result<Constants> {
             targets: BENCH_TARGETS.to_vec(),
             eval_every: BENCH_EVAL_EVERY,
         },
-    })
+    }
 }
 
 /// `constants()` in JS: the object above, as plain objects and arrays.
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 #[wasm_bindgen::prelude::wasm_bindgen(js_name = constants)]
 pub fn constants_js() -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsError> {
-    crate::web::to_js(&constants()?)
+    crate::web::to_js(&constants())
 }
 
 #[cfg(test)]
@@ -116,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_limits_are_the_ones_validation_applies() {
-        let c = constants().unwrap();
+        let c = constants();
         let max = |k: &str| c.limits[k].max.unwrap() as usize;
         let m = ModelConfig { vocab_size: 27, block_size: 3, n_embd: 10, n_hidden: 200, direct: false };
         for (key, at, over) in [
@@ -143,9 +131,7 @@ mod tests {
             );
         }
         let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(json["inits"].as_array().unwrap().len(), Init::ALL.len());
         assert_eq!(json["bench"]["configs"]["seed"]["batch_size"], 16384);
-        assert_eq!(json["presets"].as_object().unwrap().len(), crate::config::PRESET_NAMES.len());
         // The speed base resolves: every bench config is a valid page setting.
         for b in BENCH_CONFIGS {
             let cfg = WebConfig {
