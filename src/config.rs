@@ -398,7 +398,7 @@ pub const BENCH_CONFIGS: [BenchConfig; 3] = [
 /// Time to target: the preset every path trains, the dev losses it times, and
 /// the steps between its dev evaluations (whose time counts).
 pub const BENCH_TTT_PRESET: &str = "e01";
-pub const BENCH_TARGETS: [f32; 2] = [2.20, 2.13];
+pub const BENCH_TARGETS: [f64; 2] = [2.20, 2.13];
 pub const BENCH_EVAL_EVERY: u64 = 500;
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub struct Bench {
     pub base: WebConfig,
     /// The time-to-target preset, its dev targets and the steps between evaluations.
     pub ttt_preset: &'static str,
-    pub targets: Vec<f32>,
+    pub targets: Vec<f64>,
     pub eval_every: u64,
 }
 

@@ -48,8 +48,8 @@ pub struct BenchArgs {
     profile: bool,
 }
 
-/// The dev losses --time-to-target times.
-const TARGETS: [f32; 2] = BENCH_TARGETS;
+/// The dev losses --time-to-target times, as the f32 the native loss is.
+const TARGETS: [f32; 2] = [BENCH_TARGETS[0] as f32, BENCH_TARGETS[1] as f32];
 /// Steps between the evaluations of --time-to-target.
 const EVAL_EVERY: u64 = BENCH_EVAL_EVERY;
 /// The configs of the speed table, from the library (the page and PyTorch read the same).
@@ -362,7 +362,7 @@ impl Reached {
             .unwrap_or_default();
         let mut at = Vec::new();
         for &(step, seconds, dev) in &trace {
-            while at.len() < TARGETS.len() && dev < f64::from(TARGETS[at.len()]) {
+            while at.len() < BENCH_TARGETS.len() && dev < BENCH_TARGETS[at.len()] {
                 at.push((seconds, step));
             }
         }
@@ -395,7 +395,7 @@ fn torch_ttt_args(p: &Preset, limit: f64) -> Result<Vec<String>> {
         Schedule::Cosine { floor } => floor,
         ref other => return Err(Error::config("lr_decay", format!("the PyTorch twin runs cosine decay, not {other}"))),
     };
-    let lowest = TARGETS.iter().copied().fold(f32::INFINITY, f32::min);
+    let lowest = BENCH_TARGETS.iter().copied().fold(f64::INFINITY, f64::min);
     let pairs: [(&str, String); 10] = [
         ("--block_size", p.block_size.to_string()),
         ("--n_embd", p.n_embd.to_string()),
@@ -576,6 +576,21 @@ mod tests {
             sps <= timed / seconds && sps >= timed / elapsed,
             "{sps:.0} steps/s, but {timed} steps ran in {seconds}–{elapsed:.3} s"
         );
+    }
+
+    #[test]
+    fn a_dev_trace_gives_the_first_evaluation_under_each_target() {
+        let trace = serde_json::json!({"trace": [
+            {"step": 500, "seconds": 1.0, "dev": 2.31},
+            {"step": 1000, "seconds": 2.0, "dev": 2.1999},
+            {"step": 1500, "seconds": 3.0, "dev": 2.15},
+            {"step": 2000, "seconds": 4.0, "dev": 2.129},
+        ]});
+        let r = Reached::from_trace(&trace, String::new());
+        assert_eq!(r.at, [(2.0, 1000), (4.0, 2000)]);
+        assert_eq!((r.dev, r.step, r.seconds), (2.129, 2000, 4.0));
+        let exactly = serde_json::json!({"trace": [{"step": 500, "seconds": 1.0, "dev": 2.2}]});
+        assert!(Reached::from_trace(&exactly, String::new()).at.is_empty(), "2.2 is not under 2.20");
     }
 
     #[test]
