@@ -11,16 +11,9 @@ import random
 import sys
 import time
 
-CONFIGS = {
-    # block = context length, emb = embedding dim, hidden = tanh layer width
-    "seed": dict(block=3, emb=50, hidden=100, batch=16384, direct=False),
-    "lecture": dict(block=3, emb=10, hidden=200, batch=32, direct=False),
-    "big": dict(block=8, emb=24, hidden=512, batch=4096, direct=False),
-}
+# The shapes, the recipe and the targets come from `makemore bench` (src/config.rs
+# owns them: BENCH_CONFIGS, BENCH_TARGETS and the e01 preset) as arguments.
 WARMUP_STEPS, LR = 3, 0.1
-# --time-to-target: our E01 preset's recipe (src/config.rs), in PyTorch.
-E01 = dict(block=3, emb=16, hidden=256, batch=256, steps=20000, lr=0.003, floor=0.05)
-TARGETS = (2.20, 2.13)
 
 
 def log(*args):
@@ -73,7 +66,11 @@ def build_splits(words, block):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", required=True, help="names file, one word per line")
-    ap.add_argument("--config", choices=sorted(CONFIGS), default="lecture")
+    ap.add_argument("--config", default="custom", help="the config's name, for the log and the JSON line")
+    ap.add_argument("--block_size", type=int, required=True, help="context length T")
+    ap.add_argument("--n_embd", type=int, required=True, help="embedding size E")
+    ap.add_argument("--n_hidden", type=int, required=True, help="hidden units H")
+    ap.add_argument("--batch_size", type=int, required=True)
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="torch's intra-op threads (default: every CPU; `makemore bench` passes its own "
                          "thread count so both rows use the same)")
@@ -86,16 +83,19 @@ def main():
     ap.add_argument("--split-only", action="store_true",
                     help="print 'train N dev N test N' (examples) and exit")
     ap.add_argument("--time-to-target", action="store_true",
-                    help="train the E01 recipe, evaluating dev every --eval-every steps, and report the "
-                         "wall seconds until dev < 2.20 and < 2.13 (gives up after --limit seconds)")
-    ap.add_argument("--eval-every", type=int, default=500)
+                    help="train the given shape with Adam, Kaiming-style init and cosine decay over --steps steps, "
+                         "evaluating dev every --eval_every steps, and print the dev trace; stops once dev < "
+                         "--stop_below or after --limit seconds (makemore bench decides when each target fell)")
+    ap.add_argument("--lr", type=float, default=0.003)
+    ap.add_argument("--cosine_floor", type=float, default=0.05)
+    ap.add_argument("--eval_every", type=int, default=500)
+    ap.add_argument("--stop_below", type=float, default=0.0)
     ap.add_argument("--limit", type=float, default=300.0)
     args = ap.parse_args()
     if args.time_to_target:
         return time_to_target(args)
-    cfg = CONFIGS[args.config]
-    T, E, H, B = cfg["block"], cfg["emb"], cfg["hidden"], cfg["batch"]
-    direct = cfg["direct"] or args.direct
+    T, E, H, B = args.block_size, args.n_embd, args.n_hidden, args.batch_size
+    direct = args.direct
     if args.threads < 1 or (args.steps is not None and args.steps < 1) or args.seconds <= 0:
         ap.error("--threads, --steps and --seconds must be positive")
 
@@ -125,7 +125,7 @@ def main():
     for p in parameters:
         p.requires_grad = True
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, config {args.config} "
-        f"{cfg}, direct={direct}, {sum(p.nelement() for p in parameters)} params, "
+        f"T={T} E={E} H={H} batch {B}, direct={direct}, {sum(p.nelement() for p in parameters)} params, "
         f"{Xtr.shape[0]} train examples, load avg {os.getloadavg()[0]:.2f}")
 
     def step():
@@ -166,11 +166,12 @@ def main():
 
 
 def time_to_target(args):
-    """E01 in PyTorch: T=3, E=16, H=256, Kaiming-style init, Adam at 0.003 with a
-    cosine decay to 5% over 20k steps, batch 256; dev evaluated every
-    --eval-every steps, the evaluations counted in the wall time."""
-    cfg = E01
-    T, E, H, B = cfg["block"], cfg["emb"], cfg["hidden"], cfg["batch"]
+    """The E01 recipe in PyTorch (makemore bench passes its numbers): Kaiming-style
+    init, Adam at --lr with a cosine decay to --cosine_floor over --steps steps; dev
+    evaluated every --eval_every steps, the evaluations counted in the wall time.
+    Prints the trace of dev losses; the caller decides when each target fell."""
+    T, E, H, B = args.block_size, args.n_embd, args.n_hidden, args.batch_size
+    total = args.steps or 1
     vocab, (Xtr, Ytr), (Xdev, Ydev), _ = build_splits(load_words(args.data), T)
     import math
     import torch
@@ -188,19 +189,20 @@ def time_to_target(args):
     parameters = [C, W1, b1, W2, b2]
     for p in parameters:
         p.requires_grad = True
-    opt = torch.optim.Adam(parameters, lr=cfg["lr"])
+    opt = torch.optim.Adam(parameters, lr=args.lr)
+    floor = args.cosine_floor
 
     def forward(X):
         h = torch.tanh(C[X].view(-1, T * E) @ W1 + b1)
         return h @ W2 + b2
 
-    reached, dev, step, total = [], float("inf"), 0, cfg["steps"]
+    trace, dev, step = [], float("inf"), 0
     start = time.perf_counter()
-    while len(reached) < len(TARGETS) and step < total and time.perf_counter() - start < args.limit:
+    while dev >= args.stop_below and step < total and time.perf_counter() - start < args.limit:
         for _ in range(min(args.eval_every, total - step)):
-            t = step / (total - 1)
+            t = step / max(total - 1, 1)
             for group in opt.param_groups:
-                group["lr"] = cfg["lr"] * (cfg["floor"] + (1 - cfg["floor"]) * 0.5 * (1 + math.cos(math.pi * t)))
+                group["lr"] = args.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t)))
             ix = torch.randint(0, Xtr.shape[0], (B,))
             loss = F.cross_entropy(forward(Xtr[ix]), Ytr[ix])
             opt.zero_grad(set_to_none=True)
@@ -209,12 +211,9 @@ def time_to_target(args):
             step += 1
         with torch.no_grad():
             dev = F.cross_entropy(forward(Xdev), Ydev).item()
-        while len(reached) < len(TARGETS) and dev < TARGETS[len(reached)]:
-            reached.append({"target": TARGETS[len(reached)], "seconds": round(time.perf_counter() - start, 3),
-                            "step": step, "dev": round(dev, 4)})
-        log(f"step {step} dev {dev:.4f} at {time.perf_counter() - start:.1f} s")
-    print(json.dumps({"path": "pytorch-cpu", "reached": reached, "dev": round(dev, 4), "step": step,
-                      "seconds": round(time.perf_counter() - start, 3), "torch": torch.__version__,
+        trace.append({"step": step, "seconds": round(time.perf_counter() - start, 3), "dev": round(dev, 4)})
+        log(f"step {step} dev {dev:.4f} at {trace[-1]['seconds']:.1f} s")
+    print(json.dumps({"path": "pytorch-cpu", "trace": trace, "torch": torch.__version__,
                       "threads": torch.get_num_threads()}))
 
 

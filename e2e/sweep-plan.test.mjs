@@ -2,8 +2,21 @@
 // seeded random search and the messages for bad input.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { label, parseDim, plan, runConfig, MAX_RUNS } from '../www/lab/sweep-plan.js';
+import { label, parseDim, plan, runConfig, setLimits, MAX_RUNS, SWEEPABLE } from '../www/lab/sweep-plan.js';
+
+// The ranges and init schemes come from the wasm build, as in the page.
+const pkg = await import('../www/pkg/makemore.js');
+pkg.initSync({ module: readFileSync(new URL('../www/pkg/makemore_bg.wasm', import.meta.url)) });
+setLimits(pkg.constants().limits, pkg.diagnosticsConstants().initSchemes.map((s) => s.name));
+
+test('the ranges and init schemes are Rust\'s', () => {
+    assert.equal(SWEEPABLE.n_hidden.max, pkg.constants().limits.n_hidden.max);
+    assert.throws(() => parseDim('n_hidden', String(SWEEPABLE.n_hidden.max + 1)), /out of range/);
+    assert.deepEqual(parseDim('init', 'uniform, kaiming').values, ['uniform', 'kaiming']);
+    assert.throws(() => parseDim('init', 'xavier'), /not one of naive, uniform/);
+});
 
 test('lists and ranges become values', () => {
     assert.deepEqual(parseDim('n_hidden', '100, 200 300').values, [100, 200, 300]);

@@ -22,7 +22,7 @@ fi
 
 # The element and its worker; in the package the wasm bindings sit next to them
 # (the single-threaded build only: wasm.js falls back to it).
-cp www/element.js www/chart.js www/client.js www/worker.js www/adapter.js www/diagnostics.js pkg/
+cp www/element.js www/chart.js www/client.js www/worker.js www/adapter.js www/diagnostics.js www/format.js pkg/
 sed "s#'./pkg/makemore.js'#'./makemore.js'#" www/wasm.js > pkg/wasm.js
 grep -q "import('./makemore.js')" pkg/wasm.js || { echo "wasm.js: its wasm import was not rewritten" >&2; exit 1; }
 mkdir -p pkg/vendor/uplot pkg/data
@@ -35,7 +35,7 @@ node - <<'JS'
 const fs = require('fs');
 const path = 'pkg/package.json';
 const pkg = JSON.parse(fs.readFileSync(path, 'utf8'));
-pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'client.js', 'adapter.js', 'diagnostics.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
+pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'client.js', 'adapter.js', 'diagnostics.js', 'format.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
 pkg.exports = {
     '.': { types: './makemore.d.ts', default: './makemore.js' },
     './element.js': { types: './element.d.ts', default: './element.js' },

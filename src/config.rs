@@ -1,25 +1,12 @@
-//! Every hyperparameter in one place, validated with messages that name the field.
-//! Field names are the same in the CLI (`--n-hidden` → `n_hidden`), in JS config
-//! objects and in weights-file metadata.
+//! How a run trains (TrainConfig, Schedule, the init schemes), the presets and every
+//! limit, validated with messages that name the field. The model's shape,
+//! [`crate::model::ModelConfig`], sits one layer up and reads its limits from here.
+//! Field names are the same in the CLI (`--n_hidden`), in JS config objects, in the
+//! page's URL and in weights-file metadata.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
-
-/// The model's shape. `vocab_size` comes from the data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub vocab_size: usize,
-    /// T: characters of context.
-    pub block_size: usize,
-    /// E: embedding dimensions per character.
-    pub n_embd: usize,
-    /// H: hidden tanh units.
-    pub n_hidden: usize,
-    /// Bengio 2003 direct connections W3 from the embeddings to the logits.
-    pub direct: bool,
-}
 
 /// Upper bounds that keep a single model within a browser tab's memory.
 pub const MAX_BLOCK: usize = 64;
@@ -27,28 +14,6 @@ pub const MAX_EMBD: usize = 1024;
 pub const MAX_HIDDEN: usize = 8192;
 pub const MAX_VOCAB: usize = 65_536;
 pub const MAX_PARAMS: usize = 64 << 20;
-
-impl ModelConfig {
-    pub fn validate(&self) -> Result<()> {
-        check_range("block_size", self.block_size, 1, MAX_BLOCK)?;
-        check_range("n_embd", self.n_embd, 1, MAX_EMBD)?;
-        check_range("n_hidden", self.n_hidden, 1, MAX_HIDDEN)?;
-        check_range("vocab_size", self.vocab_size, 2, MAX_VOCAB)?;
-        let n = crate::model::Layout::new(self).total;
-        if n > MAX_PARAMS {
-            return Err(Error::config(
-                "n_hidden",
-                format!("the model would have {n} parameters, more than the {MAX_PARAMS} allowed; use fewer hidden units or a smaller embedding"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// T*E: width of the concatenated embeddings.
-    pub fn n_in(&self) -> usize {
-        self.block_size * self.n_embd
-    }
-}
 
 /// How the parameters start: the notebook's E02 tries, in the order it tried them,
 /// and makemore part 3's scaled init. W3 (direct connections) follows W2's rule.
@@ -298,7 +263,7 @@ impl TrainConfig {
     }
 }
 
-fn check_range(field: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
+pub(crate) fn check_range(field: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
     if v < lo || v > hi {
         return Err(Error::config(field, format!("{v} is out of range; use {lo}..={hi}")));
     }
@@ -409,17 +374,32 @@ impl Preset {
         };
         Ok(p)
     }
-
-    pub fn model(&self, vocab_size: usize) -> ModelConfig {
-        ModelConfig {
-            vocab_size,
-            block_size: self.block_size,
-            n_embd: self.n_embd,
-            n_hidden: self.n_hidden,
-            direct: self.direct,
-        }
-    }
 }
+
+/// A model shape and batch that `makemore bench`, bench/torch_bench.py and the
+/// bench page (www/bench.js) all time; named as the settings name them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchConfig {
+    pub name: &'static str,
+    pub block_size: usize,
+    pub n_embd: usize,
+    pub n_hidden: usize,
+    pub batch_size: usize,
+}
+
+/// The speed configs: the seed notebook's shape at a large batch, the lecture's
+/// run, and a bigger model.
+pub const BENCH_CONFIGS: [BenchConfig; 3] = [
+    BenchConfig { name: "seed", block_size: 3, n_embd: 50, n_hidden: 100, batch_size: 16384 },
+    BenchConfig { name: "lecture", block_size: 3, n_embd: 10, n_hidden: 200, batch_size: 32 },
+    BenchConfig { name: "big", block_size: 8, n_embd: 24, n_hidden: 512, batch_size: 4096 },
+];
+
+/// Time to target: the preset every path trains, the dev losses it times, and
+/// the steps between its dev evaluations (whose time counts).
+pub const BENCH_TTT_PRESET: &str = "e01";
+pub const BENCH_TARGETS: [f64; 2] = [2.20, 2.13];
+pub const BENCH_EVAL_EVERY: u64 = 500;
 
 #[cfg(test)]
 mod tests {
@@ -453,10 +433,6 @@ mod tests {
         assert_eq!(field(TrainConfig { lr: f32::NAN, ..ok.clone() }), "lr");
         assert_eq!(field(TrainConfig { lr: -1.0, ..ok.clone() }), "lr");
         assert_eq!(field(TrainConfig { batch_size: 0, ..ok.clone() }), "batch_size");
-        let m = ModelConfig { vocab_size: 27, block_size: 0, n_embd: 10, n_hidden: 200, direct: false };
-        assert!(matches!(m.validate(), Err(Error::Config { ref field, .. }) if field == "block_size"));
-        let huge = ModelConfig { block_size: 64, n_embd: 1024, n_hidden: 8192, ..m };
-        assert!(matches!(huge.validate(), Err(Error::Config { ref field, .. }) if field == "n_hidden"));
     }
 
     #[test]
@@ -472,7 +448,6 @@ mod tests {
     fn presets_are_valid() {
         for name in PRESET_NAMES {
             let p = Preset::get(name).unwrap();
-            p.model(27).validate().unwrap();
             p.train.validate().unwrap();
         }
         assert!(Preset::get("e04").is_err());

@@ -15,6 +15,10 @@ pub const MAX_TEXT_BYTES: usize = 16 << 20;
 /// 512 MiB of u32, whatever the block size.
 pub const MAX_DATASET_IDS: usize = 1 << 27;
 
+/// The bundled word list (see data/README.md): the CLI's default when no `--data`
+/// is given. The page fetches the same file from `data/names.txt` instead.
+pub const BUNDLED_NAMES: &[u8] = include_bytes!("../data/names.txt");
+
 /// Characters of the data set, sorted, with [`DOT`] at index 0.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vocab {
@@ -174,6 +178,14 @@ pub enum SplitName {
     Train,
     Dev,
     Test,
+}
+
+impl std::str::FromStr for SplitName {
+    type Err = Error;
+    /// `train`, `dev` or `test`: the serde names, so JS and Rust spell them once.
+    fn from_str(s: &str) -> Result<Self> {
+        crate::config::parse_enum("split", s)
+    }
 }
 
 /// A word list made ready for training: the vocabulary, the words in shuffled

@@ -89,7 +89,8 @@ pub fn inspect(p: &Params, vocab: &Vocab, train_words: &[String], word: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Init, ModelConfig};
+    use crate::config::Init;
+    use crate::model::ModelConfig;
     use crate::sample::MAX_LEN;
 
     fn model() -> (Params, Vocab) {

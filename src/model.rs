@@ -9,9 +9,61 @@
 
 use std::ops::Range;
 
-use crate::config::{Init, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{check_range, Init, Preset, MAX_BLOCK, MAX_EMBD, MAX_HIDDEN, MAX_PARAMS, MAX_VOCAB};
 use crate::rng::Rng;
 use crate::{Error, Result};
+
+/// The model's shape. `vocab_size` comes from the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub vocab_size: usize,
+    /// T: characters of context.
+    pub block_size: usize,
+    /// E: embedding dimensions per character.
+    pub n_embd: usize,
+    /// H: hidden tanh units.
+    pub n_hidden: usize,
+    /// Bengio 2003 direct connections W3 from the embeddings to the logits.
+    pub direct: bool,
+}
+
+impl ModelConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_range("block_size", self.block_size, 1, MAX_BLOCK)?;
+        check_range("n_embd", self.n_embd, 1, MAX_EMBD)?;
+        check_range("n_hidden", self.n_hidden, 1, MAX_HIDDEN)?;
+        check_range("vocab_size", self.vocab_size, 2, MAX_VOCAB)?;
+        let n = Layout::new(self).total;
+        if n > MAX_PARAMS {
+            return Err(Error::config(
+                "n_hidden",
+                format!("the model would have {n} parameters, more than the {MAX_PARAMS} allowed; use fewer hidden units or a smaller embedding"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// T*E: width of the concatenated embeddings.
+    pub fn n_in(&self) -> usize {
+        self.block_size * self.n_embd
+    }
+}
+
+impl Preset {
+    /// The preset's model shape for a vocabulary of `vocab_size`.
+    pub fn model(&self, vocab_size: usize) -> ModelConfig {
+        ModelConfig {
+            vocab_size,
+            block_size: self.block_size,
+            n_embd: self.n_embd,
+            n_hidden: self.n_hidden,
+            direct: self.direct,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tensor {
@@ -153,6 +205,17 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_validation_names_the_field() {
+        let m = ModelConfig { vocab_size: 27, block_size: 0, n_embd: 10, n_hidden: 200, direct: false };
+        assert!(matches!(m.validate(), Err(Error::Config { ref field, .. }) if field == "block_size"));
+        let huge = ModelConfig { block_size: 64, n_embd: 1024, n_hidden: 8192, ..m };
+        assert!(matches!(huge.validate(), Err(Error::Config { ref field, .. }) if field == "n_hidden"));
+        for name in crate::config::PRESET_NAMES {
+            Preset::get(name).unwrap().model(27).validate().unwrap();
+        }
+    }
 
     fn cfg(direct: bool) -> ModelConfig {
         ModelConfig { vocab_size: 27, block_size: 3, n_embd: 10, n_hidden: 200, direct }

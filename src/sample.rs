@@ -159,7 +159,8 @@ pub fn sample(p: &Params, vocab: &Vocab, n: usize, temperature: f64, seed: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Init, ModelConfig};
+    use crate::config::Init;
+    use crate::model::ModelConfig;
 
     #[test]
     fn probabilities_sum_to_one_and_sampling_is_seeded() {

@@ -8,8 +8,9 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::backend::OptState;
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::TrainConfig;
 use crate::data::Vocab;
+use crate::model::ModelConfig;
 use crate::model::{Layout, Params};
 use crate::{Error, Result};
 

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, TrainConfig, MAX_BATCH, MAX_HIDDEN, MAX_STEPS, MAX_VOCAB};
+use makemore::config::{Init, TrainConfig, MAX_BATCH, MAX_HIDDEN, MAX_STEPS, MAX_VOCAB};
 use makemore::data::{Dataset, MAX_DATASET_IDS};
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::sample::sample;
 use makemore::train::Trainer;

@@ -7,9 +7,10 @@
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, TrainConfig};
+use makemore::config::{Init, TrainConfig};
 use makemore::data::{Dataset, SplitName};
 use makemore::diagnostics::{diagnose, pass, saturation, Histogram, Probe, BINS, PROBE_ROWS, SATURATED};
+use makemore::model::ModelConfig;
 use makemore::model::{Params, Tensor};
 use pollster::block_on;
 

@@ -8,8 +8,9 @@ mod gpu_support;
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::{request_device, GpuBackend};
 use makemore::backend::{Backend, OptState};
-use makemore::config::{Init, ModelConfig, Optimizer, TrainConfig, L2};
+use makemore::config::{Init, Optimizer, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
+use makemore::model::ModelConfig;
 use makemore::model::{Params, Tensor};
 use pollster::block_on;
 

@@ -10,8 +10,9 @@ use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::plan::{self, KernelId, Mode, Shapes, DEFAULT_MAX_DIM};
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::{Backend, KernelSet};
-use makemore::config::{Init, ModelConfig, Preset, TrainConfig};
+use makemore::config::{Init, Preset, TrainConfig};
 use makemore::data::Dataset;
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use pollster::block_on;
 

@@ -6,8 +6,9 @@
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, TrainConfig, L2};
+use makemore::config::{Init, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
+use makemore::model::ModelConfig;
 use makemore::model::{Params, Tensor};
 use makemore::rng::{batch_index, batch_key};
 

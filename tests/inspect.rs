@@ -5,9 +5,10 @@
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{ModelConfig, Optimizer, Schedule, TrainConfig};
+use makemore::config::{Optimizer, Schedule, TrainConfig};
 use makemore::data::{Dataset, Split, SplitName};
 use makemore::inspect::inspect;
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::train::Trainer;
 use pollster::block_on;

@@ -18,8 +18,9 @@ use std::task::{Context, Poll, Waker};
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, Optimizer, TrainConfig};
+use makemore::config::{Init, Optimizer, TrainConfig};
 use makemore::data::Dataset;
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 
 struct Counting;

@@ -4,8 +4,9 @@
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, Optimizer, Schedule, TrainConfig};
+use makemore::config::{Init, Optimizer, Schedule, TrainConfig};
 use makemore::data::{Dataset, SplitName};
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::train::Trainer;
 use makemore::weights::{self, Checkpoint};

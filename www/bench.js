@@ -5,14 +5,9 @@
 
 import { TrainerClient } from './client.js';
 
-// Kept in step with the native bench (src/bin/makemore/bench.rs).
-const CONFIGS = {
-    seed: { block_size: 3, n_embd: 50, n_hidden: 100, batch_size: 16384 },
-    lecture: { block_size: 3, n_embd: 10, n_hidden: 200, batch_size: 32 },
-    big: { block_size: 8, n_embd: 24, n_hidden: 512, batch_size: 4096 },
-};
-const BASE = { preset: 'e02', steps: 1e9, lr: 0.01, lr_decay: 'none', optimizer: 'sgd', init: 'small-output' };
-const TARGETS = [2.2, 2.13];
+// The configs, the speed recipe, the targets and the evaluation interval are the
+// native bench's (src/config.rs), read from the wasm build: the worker's
+// `constants` message carries `constants().bench`.
 
 const query = new URLSearchParams(location.search);
 const list = (key, fallback) => (query.get(key) ?? fallback).split(',').filter(Boolean);
@@ -29,10 +24,13 @@ function row(cells) {
 function startClient() {
     let waiting = null;
     let ready;
+    let gotConstants;
     const started = new Promise((resolve) => { ready = resolve; });
+    const constants = new Promise((resolve) => { gotConstants = resolve; });
     const settle = (fn, value) => { const w = waiting; waiting = null; w?.[fn](value); };
     const client = new TrainerClient((msg) => {
         if (msg.type === 'ready') ready(msg);
+        else if (msg.type === 'constants') gotConstants(msg.shared.bench);
         else if (msg.type === 'error') settle('reject', new Error(msg.message));
         else if (msg.type === waiting?.reply) settle('resolve', msg);
     }, (text) => settle('reject', new Error(`the worker crashed: ${text}`)), { threads: Number(query.get('threads')) || 0 });
@@ -40,7 +38,7 @@ function startClient() {
         waiting = { resolve, reject, reply };
         client.send(msg);
     });
-    return { started, ask };
+    return { started, constants, ask };
 }
 
 async function loadText() {
@@ -49,11 +47,13 @@ async function loadText() {
     return response.arrayBuffer();
 }
 
-async function speed(ask, text, results) {
+async function speed(ask, text, results, bench) {
     for (const name of list('configs', 'seed,lecture')) {
         for (const path of list('paths', 'cpu,webgpu')) {
             status(`measuring ${name} on ${path}…`);
-            const config = { ...BASE, ...CONFIGS[name], backend: path };
+            if (!bench.configs[name]) throw new Error(`unknown config ${name}; use ${Object.keys(bench.configs).join(', ')}`);
+            const { block_size, n_embd, n_hidden, batch_size } = bench.configs[name];
+            const config = { ...bench.base, block_size, n_embd, n_hidden, batch_size, backend: path };
             try {
                 const r = await ask({ type: 'bench', text, config, seconds }, 'bench');
                 const threads = r.backend === 'cpu' ? `, ${r.threads} thread${r.threads > 1 ? 's' : ''}` : '';
@@ -68,22 +68,23 @@ async function speed(ask, text, results) {
     }
 }
 
-async function timeToTarget(ask, text, results, presets) {
+async function timeToTarget(ask, text, results, presets, bench) {
+    const { targets, eval_every: evalEvery, ttt_preset: preset } = bench;
     for (const path of list('paths', 'cpu')) {
         status(`time to target on ${path}…`);
-        const config = { ...presets.e01, backend: path };
+        const config = { ...presets[preset], backend: path };
         const limit = Number(query.get('limit') ?? 300);
         try {
-            const r = await ask({ type: 'ttt', text, config, targets: TARGETS, evalEvery: 500, limit }, 'ttt');
+            const r = await ask({ type: 'ttt', text, config, targets, evalEvery, limit }, 'ttt');
             results.push({ path, ...r });
-            const at = TARGETS.map((t) => {
+            const at = targets.map((t) => {
                 const hit = r.reached.find((x) => x.target === t);
                 return hit ? `dev < ${t}: ${hit.seconds.toFixed(1)} s (step ${hit.step})` : `dev < ${t}: not in ${limit} s`;
             });
-            row(['e01', path, config.batch_size, '', '', `${at.join('; ')}; ${r.reason}, ${r.threads} thread(s)`]);
+            row([preset, path, config.batch_size, '', '', `${at.join('; ')}; ${r.reason}, ${r.threads} thread(s)`]);
         } catch (err) {
             results.push({ path, error: err.message });
-            row(['e01', path, config.batch_size, '', '', err.message]);
+            row([preset, path, config.batch_size, '', '', err.message]);
         }
     }
 }
@@ -92,11 +93,11 @@ async function main() {
     const results = [];
     window.benchResults = results;
     try {
-        const { started, ask } = startClient();
-        const [{ presets, threadsReason }, text] = await Promise.all([started, loadText()]);
+        const { started, constants, ask } = startClient();
+        const [{ presets, threadsReason }, bench, text] = await Promise.all([started, constants, loadText()]);
         window.benchThreads = threadsReason;
-        if (query.get('mode') === 'ttt') await timeToTarget(ask, text, results, presets);
-        else await speed(ask, text, results);
+        if (query.get('mode') === 'ttt') await timeToTarget(ask, text, results, presets, bench);
+        else await speed(ask, text, results, bench);
         status(`done (${threadsReason})`);
     } catch (err) {
         window.benchError = err.message;

@@ -33,6 +33,7 @@
 import { LossChart } from './chart.js';
 import { TrainerClient } from './client.js';
 import { DiagnosticsPanel } from './diagnostics.js';
+import { loss } from './format.js';
 
 const UPLOT_CSS = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
 const DEFAULT_SRC = new URL('./data/names.txt', import.meta.url).href;
@@ -116,7 +117,6 @@ class SmallChart extends LossChart {
 /** How the status line starts in each state, before the plain words about the backend. */
 const STATE_WORDS = { idle: 'Ready.', running: 'Training.', paused: 'Paused.', done: 'Done.' };
 
-const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 
 export class MakemoreTrainer extends HTMLElement {
     static get observedAttributes() {
@@ -303,7 +303,7 @@ export class MakemoreTrainer extends HTMLElement {
         case 'created':
             this.chart.addDev(msg.step, msg.initialLoss);
             this.$('.progress').textContent = `0 / ${msg.steps}`;
-            this.$('.losses').textContent = `dev ${fmt(msg.initialLoss)} at the start`;
+            this.$('.losses').textContent = `dev ${loss(msg.initialLoss)} at the start`;
             break;
         case 'state': {
             const first = this.state === 'starting' && msg.state === 'idle';
@@ -321,20 +321,20 @@ export class MakemoreTrainer extends HTMLElement {
             this.chart.addLosses(msg.from, msg.losses);
             let sum = 0;
             for (const x of msg.losses) sum += x;
-            const loss = msg.losses.length ? sum / msg.losses.length : NaN;
+            const mean = msg.losses.length ? sum / msg.losses.length : NaN;
             this.$('.progress').textContent = `${msg.step} / ${msg.steps} · ${Math.round(msg.stepsPerSec)} steps/s`;
-            this.emit('progress', { step: msg.step, steps: msg.steps, loss, stepsPerSec: msg.stepsPerSec });
+            this.emit('progress', { step: msg.step, steps: msg.steps, loss: mean, stepsPerSec: msg.stepsPerSec });
             break;
         }
         case 'eval':
             this.chart.addDev(msg.step, msg.dev);
             if (msg.final) {
                 this.losses = { step: msg.step, train: msg.train, dev: msg.dev, test: msg.test };
-                this.$('.losses').textContent = `train ${fmt(msg.train)} · dev ${fmt(msg.dev)} · test ${fmt(msg.test)}`;
+                this.$('.losses').textContent = `train ${loss(msg.train)} · dev ${loss(msg.dev)} · test ${loss(msg.test)}`;
                 this.setStatus(`${STATE_WORDS.done} ${this.backendText ?? ''}`.trim());
                 this.emit('done', { ...this.losses });
             } else {
-                this.$('.losses').textContent = `dev ${fmt(msg.dev)} at step ${msg.step}`;
+                this.$('.losses').textContent = `dev ${loss(msg.dev)} at step ${msg.step}`;
             }
             break;
         case 'samples': {

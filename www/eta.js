@@ -3,15 +3,9 @@
 // same backend and model shape (kept in this browser's localStorage), or else a
 // one-second timing of those settings on a scratch trainer.
 
-const PREFIX = 'makemore-rate:';
+import { about, count } from './format.js';
 
-/** "under a minute", "about 4 min", "about 2.5 h". */
-export function about(seconds) {
-    if (!Number.isFinite(seconds)) return 'an unknown time';
-    if (seconds < 60) return 'under a minute';
-    if (seconds < 90 * 60) return `about ${Math.round(seconds / 60)} min`;
-    return `about ${(seconds / 3600).toFixed(1)} h`;
-}
+const PREFIX = 'makemore-rate:';
 
 /** The settings that decide the speed of a step, as a storage key. */
 export function rateKey(backend, c) {
@@ -88,7 +82,7 @@ export class RunEstimate {
         const c = this.settings();
         const rate = recall(rateKey(this.backend, c));
         if (rate) {
-            this.el.textContent = `${c.steps.toLocaleString('en-US')} steps will take ${about(c.steps / rate)} on ${backendName(this.backend)} (at the ${Math.round(rate)} steps a second measured last time).`;
+            this.el.textContent = `${count(c.steps)} steps will take ${about(c.steps / rate)} on ${backendName(this.backend)} (at the ${Math.round(rate)} steps a second measured last time).`;
             return;
         }
         this.el.textContent = `Measuring how fast these settings train on ${backendName(this.backend)}…`;

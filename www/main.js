@@ -10,7 +10,10 @@ import { RunEstimate } from './eta.js';
 import { E02View } from './lab/e02.js';
 import { LrFinder } from './lr-finder.js';
 import { RunCheckpoints } from './resume.js';
-import { fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
+import { count, duration, loss, rate } from './format.js';
+import { isolatedByServiceWorker, resume as resumeIsolation, wire as wireIsolation } from './isolation.js';
+import { applyLimits, fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
+import { setLimits } from './lab/sweep-plan.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('settings');
@@ -24,20 +27,6 @@ let pendingData = null; // {text, name} while a new word list is being tried
 let applied = null; // the trainer's config
 let state = 'idle';
 let uniform = NaN;
-
-const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
-const count = (n) => n.toLocaleString('en-US');
-
-function rate(n) {
-    if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-    if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-    return n.toFixed(0);
-}
-
-function duration(ms) {
-    const s = ms / 1000;
-    return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${(s % 60).toFixed(0)} s`;
-}
 
 function showError(id, message) {
     $(id).textContent = message ?? '';
@@ -53,6 +42,10 @@ function setText(values) {
 // ?threads=N caps the CPU path's threads (1: the single-threaded build);
 // ?calibrate=force makes auto time both backends even on a fallback (software) adapter.
 const query = new URLSearchParams(location.search);
+// The opt-in service worker for threads on a static host (settings, www/isolation.js).
+wireIsolation($('threads-sw'), $('threads-option'));
+resumeIsolation();
+
 const client = new TrainerClient(onMessage, onCrash, { threads: Number(query.get('threads')) || 0, calibrate: query.get('calibrate') ?? '' });
 const lab = new Lab({
     send: (msg) => client.send(msg),
@@ -107,7 +100,12 @@ const e02 = new E02View({
     base: () => readForm(form),
 });
 const diagnosticsHandlers = {
-    constants: (msg) => diagnostics.setConstants(msg.diagnostics),
+    constants: (msg) => {
+        diagnostics.setConstants(msg.diagnostics);
+        // The settings' ranges and the init schemes come from Rust (src/web/constants.rs).
+        applyLimits(form, msg.shared.limits);
+        setLimits(msg.shared.limits, msg.diagnostics.initSchemes.map((s) => s.name));
+    },
     config: () => diagnostics.reset(),
     diagnostics: ({ report }) => diagnostics.update(report),
     // A restarted worker starts with diagnostics off.
@@ -159,7 +157,9 @@ const handlers = {
         $('backend-name').textContent = cpu ? `CPU${threads > 1 ? ` × ${threads} threads` : ''}` : 'WebGPU';
         $('backend-badge').dataset.backend = backend;
         // Plain words in the badge; adapter facts and driver errors behind the disclosure.
-        $('backend-reason').textContent = summary;
+        $('backend-reason').textContent = cpu && threads > 1 && isolatedByServiceWorker()
+            ? `${summary} ${threads} threads, through a service worker that makes this page cross-origin isolated.`
+            : summary;
         $('backend-rates').textContent = measured ?? '';
         $('backend-rates').hidden = !measured;
         $('remeasure').hidden = !measurable;

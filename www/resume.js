@@ -8,12 +8,12 @@
 // waits on the database. Where the browser will not store anything, a plain
 // note says so and training goes on.
 
+import { count } from './format.js';
 import { datasetHash, RunStore } from './run-store.js';
 
 const SAVE_EVERY_MS = 30_000;
 /** At most one save a second: evaluations every few steps would otherwise export the weights each time. */
 const SAVE_GAP_MS = 1000;
-const count = (n) => n.toLocaleString('en-US');
 
 /** "10:42", or "3 Dec, 10:42" when not today. */
 function when(ms) {

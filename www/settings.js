@@ -61,6 +61,20 @@ export function saveToUrl(form, presets) {
     history.replaceState(null, '', `${location.pathname}?${params}`);
 }
 
+/**
+ * Sets each number control's min and max from `limits` (`constants().limits`,
+ * keyed by setting), so the form and Rust's validation share one source.
+ */
+export function applyLimits(form, limits) {
+    for (const el of controls(form)) {
+        const range = limits[el.name];
+        if (!range || el.type !== 'number') continue;
+        el.min = String(range.min);
+        if (range.max === null || range.max === undefined) el.removeAttribute('max');
+        else el.max = String(range.max);
+    }
+}
+
 /** Whether two configs set the same values. */
 export function sameConfig(a, b) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);

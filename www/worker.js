@@ -31,7 +31,8 @@
 //                restore, or on the CPU after the WebGPU device was lost)
 //                bench {stepsPerSec, steps, seconds, backend, reason, threads}
 //                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
-//                constants {diagnostics} (after ready: the diagnostics' constants and the init schemes)
+//                constants {diagnostics, shared} (after ready: the diagnostics' constants and the init
+//                schemes; the settings' limits and the bench configs, src/web/constants.rs)
 //                diagnostics {report} · lr-find {result, lr} (result null: the sweep failed; see error)
 //                e02-curve {init, from, losses, step, steps, stepsPerSec}
 //                e02-row {init, initialLoss, dev, saturatedInit, saturated, steps, seconds, error?}
@@ -593,6 +594,6 @@ loadWasm(Number(new URL(self.location.href).searchParams.get('threads') ?? 0))
     .then((loaded) => {
         wasm = loaded;
         post({ type: 'ready', presets: wasm.pkg.presetConfigs(), threads: wasm.threads, threadsReason: wasm.reason });
-        post({ type: 'constants', diagnostics: wasm.pkg.diagnosticsConstants() });
+        post({ type: 'constants', diagnostics: wasm.pkg.diagnosticsConstants(), shared: wasm.pkg.constants() });
     })
     .catch((err) => report('startup', err));

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::backend::KernelSet;
-use crate::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
+use crate::config::{Init, Optimizer, Preset, Schedule, TrainConfig, L2};
+use crate::model::ModelConfig;
 use crate::{Error, Result};
 
 /// The preset a page starts from when its settings name none.

@@ -1,12 +1,15 @@
 //! The browser build: a wasm-bindgen [`Trainer`] that www/worker.js drives.
 //!
 //! * [`config`]: the page's flat settings object and its checks (every target).
+//! * [`constants`]: the limits, init schemes, presets and bench configs JS reads
+//!   (`constants()`), so it keeps no copy of them (every target).
 //! * [`embedding`]: the embedding table as 2-D points for the scatter (every target).
 //! * `backend`: WebGPU or the CPU, with the reason for the choice (wasm with the `gpu` feature).
 //! * `trainer`: the JS-facing class (wasm with the `gpu` feature).
 //! * `initThreadPool`: the rayon pool of Web Workers (wasm with the `threads` feature).
 
 pub mod config;
+pub mod constants;
 pub mod embedding;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]

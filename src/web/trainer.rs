@@ -65,15 +65,6 @@ fn text_bytes(text: &JsValue) -> crate::Result<Vec<u8>> {
     Err(Error::Data("pass the word list as a string, a Uint8Array or an ArrayBuffer".into()))
 }
 
-fn split_name(name: &str) -> crate::Result<SplitName> {
-    match name {
-        "train" => Ok(SplitName::Train),
-        "dev" => Ok(SplitName::Dev),
-        "test" => Ok(SplitName::Test),
-        other => Err(Error::config("split", format!("{other:?} is not a split; use train, dev or test"))),
-    }
-}
-
 /// The word list as the page describes it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -301,7 +292,7 @@ impl Trainer {
     /// Mean loss over one split: "train", "dev" or "test".
     #[wasm_bindgen(js_name = evaluateSplit)]
     pub async fn evaluate_split(&mut self, split: String) -> Result<f32, JsError> {
-        let loss = self.run.evaluate(split_name(&split)?).await?;
+        let loss = self.run.evaluate(split.parse()?).await?;
         self.save().await?;
         Ok(loss)
     }
@@ -374,7 +365,7 @@ impl Trainer {
             .into());
         }
         if ck.params.cfg != self.settings.model {
-            let shape = |m: &crate::config::ModelConfig| {
+            let shape = |m: &crate::model::ModelConfig| {
                 format!(
                     "block_size {}, n_embd {}, n_hidden {}, direct {}",
                     m.block_size, m.n_embd, m.n_hidden, m.direct

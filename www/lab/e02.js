@@ -6,7 +6,8 @@
 // (its `e02` message); this module asks and draws.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { about, rateKey, recall, remember } from '../eta.js';
+import { rateKey, recall, remember } from '../eta.js';
+import { about, count, loss } from '../format.js';
 
 const COLORS = ['#6b7280', '#d97706', '#dc2626', '#db2777', '#2563eb', '#059669'];
 const HEIGHT = 280;
@@ -26,7 +27,6 @@ export const NOTEBOOK = {
     kaiming: { initial: 'not tried', after: 'not tried' },
 };
 
-const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : '–');
 
 export class E02View {
@@ -71,7 +71,7 @@ export class E02View {
         if (this.running || !this.text() || !this.schemes.length) return;
         const rate = this.backend && recall(this.key());
         if (rate) {
-            this.els.estimate.textContent = `${this.schemes.length} schemes × ${this.budget().toLocaleString('en-US')} steps: ${about(this.schemes.length * this.budget() / rate)} on ${this.where()}.`;
+            this.els.estimate.textContent = `${this.schemes.length} schemes × ${count(this.budget())} steps: ${about(this.schemes.length * this.budget() / rate)} on ${this.where()}.`;
             return;
         }
         if (this.probing) return;
@@ -97,7 +97,7 @@ export class E02View {
         this.rows = new Map();
         this.renderRows();
         this.rebuild();
-        this.els.status.textContent = `Training ${this.schemes.length} schemes for ${steps.toLocaleString('en-US')} steps each…`;
+        this.els.status.textContent = `Training ${this.schemes.length} schemes for ${count(steps)} steps each…`;
         this.send({ type: 'e02', text: this.text(), config: this.config(), steps, schemes: this.schemes.map((s) => s.name) });
     }
 
@@ -176,7 +176,7 @@ export class E02View {
             remember(this.key(), msg.stepsPerSec);
             const done = [...this.rows.keys()].length;
             const left = ((this.schemes.length - done) * msg.steps - msg.step) / msg.stepsPerSec;
-            this.els.estimate.textContent = `${msg.init}: step ${msg.step.toLocaleString('en-US')} of ${msg.steps.toLocaleString('en-US')}; ${about(left)} left on ${this.where()}.`;
+            this.els.estimate.textContent = `${msg.init}: step ${count(msg.step)} of ${count(msg.steps)}; ${about(left)} left on ${this.where()}.`;
             this.plot?.setData(this.data());
             break;
         }
@@ -189,7 +189,7 @@ export class E02View {
             this.els.start.disabled = false;
             this.els.stop.disabled = true;
             const minutes = (msg.seconds / 60).toFixed(1);
-            this.els.status.textContent = msg.stopped ? 'Stopped.' : `Done: every scheme trained ${this.budget().toLocaleString('en-US')} steps.`;
+            this.els.status.textContent = msg.stopped ? 'Stopped.' : `Done: every scheme trained ${count(this.budget())} steps.`;
             this.els.time.textContent = `This page took ${msg.seconds < 120 ? `${msg.seconds.toFixed(0)} s` : `${minutes} min`} on ${msg.backend === 'webgpu' ? 'WebGPU' : 'the CPU'} for all of them; the notebook's runs (200,000 steps at batch 16,384 each) took hours.`;
             break;
         }

@@ -3,15 +3,9 @@
 // button to reopen it. The run with the lowest dev loss among those shown is
 // highlighted, and only its test loss is shown, so nobody tunes on test.
 
+import { count, duration, loss } from '../format.js';
 import { label } from './sweep-plan.js';
 
-const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
-
-function seconds(ms) {
-    const s = ms / 1000;
-    if (s < 1) return `${Math.round(ms)} ms`;
-    return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
 
 /** The model and recipe in a few words, for runs outside a sweep. */
 function describe(c) {
@@ -112,9 +106,9 @@ export class RunsTable {
             pick,
             cell('td', String(run.id)),
             name,
-            cell('td', run.steps.toLocaleString('en-US')),
+            cell('td', count(run.steps)),
             cell('td', run.backend === 'webgpu' ? 'WebGPU' : 'CPU'),
-            cell('td', seconds(run.ms)),
+            cell('td', duration(run.ms)),
             cell('td', loss(run.final.train)),
             cell('td', loss(run.final.dev), { class: 'dev' }),
             test,

@@ -14,19 +14,36 @@ export const MAX_DIMS = 3;
 export const MAX_RUNS = 64;
 export const MAX_BUDGET = 1_000_000;
 
-/** The settings a sweep can vary, with their short labels and types. */
+/**
+ * The settings a sweep can vary, with their short labels and types. Their
+ * ranges and the init schemes come from Rust through `setLimits` (the worker's
+ * `constants` message); until then only the type is checked here, and Rust
+ * checks every run's settings when it builds the run.
+ */
 export const SWEEPABLE = {
-    n_hidden: { short: 'H', type: 'int', min: 1, max: 8192 },
-    n_embd: { short: 'E', type: 'int', min: 1, max: 1024 },
-    block_size: { short: 'T', type: 'int', min: 1, max: 64 },
-    batch_size: { short: 'batch', type: 'int', min: 1, max: 1 << 20 },
-    lr: { short: 'lr', type: 'float', min: 0 },
-    weight_decay: { short: 'wd', type: 'float', min: 0 },
+    n_hidden: { short: 'H', type: 'int' },
+    n_embd: { short: 'E', type: 'int' },
+    block_size: { short: 'T', type: 'int' },
+    batch_size: { short: 'batch', type: 'int' },
+    lr: { short: 'lr', type: 'float' },
+    weight_decay: { short: 'wd', type: 'float' },
     lr_decay: { short: 'decay', type: 'text' },
     optimizer: { short: 'opt', type: 'choice', choices: ['sgd', 'adam', 'adamw'] },
-    init: { short: 'init', type: 'choice', choices: ['naive', 'small-output', 'kaiming'] },
+    init: { short: 'init', type: 'choice', choices: [] },
     direct: { short: 'W3', type: 'bool' },
 };
+
+/**
+ * Takes the ranges (`constants().limits`, keyed by setting) and the init scheme
+ * names (`diagnosticsConstants().initSchemes`) from the wasm build.
+ */
+export function setLimits(limits, initNames) {
+    for (const [key, spec] of Object.entries(SWEEPABLE)) {
+        const range = limits[key];
+        if (range) Object.assign(spec, { min: range.min, max: range.max ?? undefined });
+    }
+    SWEEPABLE.init.choices = [...initNames];
+}
 
 const RANGE = /^(\S+)\s*\.\.\s*(\S+?)(?:\s+(by|log)(?:\s+(\S+))?)?$/;
 
@@ -35,8 +52,8 @@ function number(key, text) {
     const x = Number(text);
     if (text === '' || !Number.isFinite(x)) throw new Error(`${key}: ${JSON.stringify(text)} is not a number`);
     if (spec.type === 'int' && !Number.isInteger(x)) throw new Error(`${key}: ${text} is not a whole number`);
-    if (x < spec.min || (spec.max !== undefined && x > spec.max)) {
-        throw new Error(`${key}: ${text} is out of range; use ${spec.min}..${spec.max ?? '∞'}`);
+    if ((spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max)) {
+        throw new Error(`${key}: ${text} is out of range; use ${spec.min ?? '-∞'}..${spec.max ?? '∞'}`);
     }
     return x;
 }

@@ -6,10 +6,10 @@
 // run, from that run's last checkpoint where the page saved one (resume.js);
 // pause and resume work within a run.
 
+import { count, loss } from '../format.js';
 import { best } from './runs-table.js';
 import { label, MAX_DIMS, parseDim, plan, runConfig, SWEEPABLE } from './sweep-plan.js';
 
-const loss = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 
 export class Sweep {
     /**
@@ -158,7 +158,7 @@ export class Sweep {
             // A run that diverged (or failed) ends where it stopped; the sweep goes on.
             this.send({ type: 'stop' });
         } else if (msg.type === 'progress' && this.current.phase === 'training') {
-            this.render(`step ${msg.step.toLocaleString('en-US')} of ${msg.steps.toLocaleString('en-US')}`);
+            this.render(`step ${count(msg.step)} of ${count(msg.steps)}`);
         }
     }
 
@@ -179,7 +179,7 @@ export class Sweep {
             running: this.current ? `Run ${this.current.index + 1} of ${n}: ${label(s.runs[this.current.index])}${detail ? ` · ${detail}` : ''}` : `Run ${recorded.length + 1} of ${n}`,
             paused: `Paused after ${recorded.length} of ${n} runs.`,
             stopped: `Cancelled after ${recorded.length} of ${n} runs.`,
-            done: `Done: ${n} runs of ${s.budget.toLocaleString('en-US')} steps.`,
+            done: `Done: ${n} runs of ${count(s.budget)} steps.`,
         };
         els.progress.textContent = `Sweep ${s.id} (${s.mode}, ${s.dims.join(' × ')}): ${words[s.status]}`;
         const winner = best(recorded);

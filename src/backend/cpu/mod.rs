@@ -7,8 +7,9 @@
 //! thread picks up which shard.
 
 use crate::backend::{adam_bias_corrections, Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
-use crate::config::{ModelConfig, Optimizer, TrainConfig};
+use crate::config::{Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
+use crate::model::ModelConfig;
 use crate::model::{Params, Tensor};
 use crate::rng::{batch_index, batch_key};
 use crate::{Error, Result};

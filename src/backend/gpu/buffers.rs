@@ -11,7 +11,7 @@ use wgpu::{BindingResource, Buffer, BufferUsages, Device};
 
 use super::kernels::Arena;
 use crate::backend::KernelSet;
-use crate::config::ModelConfig;
+use crate::model::ModelConfig;
 
 /// Buffers made by every [`super::GpuBackend`] alive in this process (or page).
 static LIVE_BUFFERS: AtomicUsize = AtomicUsize::new(0);

@@ -6,9 +6,10 @@ use wgpu::{Device, Queue};
 
 use super::kernels::{STEP_STRIDE, TILE};
 use crate::backend::KernelSet;
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::TrainConfig;
 use crate::data::Dataset;
 use crate::model::Layout;
+use crate::model::ModelConfig;
 use crate::{Error, Result};
 
 /// Preferred rows per evaluation tile.

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::kernels::*;
 use crate::backend::KernelSet;
-use crate::config::{ModelConfig, Optimizer, TrainConfig};
+use crate::config::{Optimizer, TrainConfig};
+use crate::model::ModelConfig;
 use crate::model::{Layout, Tensor};
 
 /// The hardware set's longest serial loop: a pass whose loop over the batch would

@@ -9,8 +9,11 @@ use clap::Args;
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
-use makemore::config::{Init, ModelConfig, Preset, Schedule, TrainConfig};
+use makemore::config::{
+    BenchConfig, Init, Preset, Schedule, TrainConfig, BENCH_CONFIGS, BENCH_EVAL_EVERY, BENCH_TARGETS, BENCH_TTT_PRESET,
+};
 use makemore::data::{Dataset, SplitName};
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::train::Trainer;
 use makemore::{Error, Result};
@@ -45,29 +48,15 @@ pub struct BenchArgs {
     profile: bool,
 }
 
-/// The dev losses --time-to-target times.
-const TARGETS: [f32; 2] = [2.20, 2.13];
+/// The dev losses --time-to-target times, as the f32 the native loss is.
+const TARGETS: [f32; 2] = [BENCH_TARGETS[0] as f32, BENCH_TARGETS[1] as f32];
 /// Steps between the evaluations of --time-to-target.
-const EVAL_EVERY: u64 = 500;
+const EVAL_EVERY: u64 = BENCH_EVAL_EVERY;
+/// The configs of the speed table, from the library (the page and PyTorch read the same).
+const CONFIGS: [BenchConfig; 3] = BENCH_CONFIGS;
 
-struct BenchConfig {
-    name: &'static str,
-    block: usize,
-    emb: usize,
-    hidden: usize,
-    batch: usize,
-}
-
-const CONFIGS: [BenchConfig; 3] = [
-    BenchConfig { name: "seed", block: 3, emb: 50, hidden: 100, batch: 16384 },
-    BenchConfig { name: "lecture", block: 3, emb: 10, hidden: 200, batch: 32 },
-    BenchConfig { name: "big", block: 8, emb: 24, hidden: 512, batch: 4096 },
-];
-
-impl BenchConfig {
-    fn model(&self, vocab_size: usize) -> ModelConfig {
-        ModelConfig { vocab_size, block_size: self.block, n_embd: self.emb, n_hidden: self.hidden, direct: false }
-    }
+fn bench_model(cfg: &BenchConfig, vocab_size: usize) -> ModelConfig {
+    ModelConfig { vocab_size, block_size: cfg.block_size, n_embd: cfg.n_embd, n_hidden: cfg.n_hidden, direct: false }
 }
 
 /// Forward + backward FLOPs per example: 6·(T·E·H + H·V (+ T·E·V)).
@@ -96,11 +85,12 @@ async fn measure<B: Backend>(backend: &mut B, seconds: f64, chunk: u64) -> Resul
 }
 
 fn ours(path: &str, cfg: &BenchConfig, text: &[u8], seconds: f64) -> Result<Row> {
-    let data = Dataset::new(text, cfg.block, 42)?;
-    let m = cfg.model(data.vocab.len());
-    let t = TrainConfig { batch_size: cfg.batch, lr: 0.01, lr_decay: Schedule::Constant, ..TrainConfig::default() };
+    let data = Dataset::new(text, cfg.block_size, 42)?;
+    let m = bench_model(cfg, data.vocab.len());
+    let t =
+        TrainConfig { batch_size: cfg.batch_size, lr: 0.01, lr_decay: Schedule::Constant, ..TrainConfig::default() };
     let params = Params::init(&m, Init::SmallOutput, 42)?;
-    let chunk = (200_000 / cfg.batch as u64).clamp(1, 100);
+    let chunk = (200_000 / cfg.batch_size as u64).clamp(1, 100);
     let cpu = || -> Result<Row> {
         let sps = pollster::block_on(measure(&mut CpuBackend::new(&data, params.clone(), &t)?, seconds, chunk))?;
         let threads = rayon::current_num_threads();
@@ -238,7 +228,27 @@ fn browser_note(r: &serde_json::Value) -> String {
 }
 
 fn pytorch(python: &Path, cfg: &BenchConfig, data: &Path, seconds: f64) -> Result<Row> {
-    let v = torch_json(python, data, &["--config", cfg.name, "--seconds", &seconds.to_string()])?;
+    let shape = [cfg.block_size, cfg.n_embd, cfg.n_hidden, cfg.batch_size].map(|n| n.to_string());
+    let [block, emb, hidden, batch] = shape.each_ref().map(String::as_str);
+    let (seconds, name) = (seconds.to_string(), cfg.name);
+    let v = torch_json(
+        python,
+        data,
+        &[
+            "--config",
+            name,
+            "--block_size",
+            block,
+            "--n_embd",
+            emb,
+            "--n_hidden",
+            hidden,
+            "--batch_size",
+            batch,
+            "--seconds",
+            &seconds,
+        ],
+    )?;
     Ok(Row {
         steps_per_sec: v["steps_per_sec"].as_f64().unwrap_or(0.0),
         note: format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]),
@@ -252,7 +262,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let data_path = args.data.clone().or_else(|| shared.exists().then(|| shared.to_path_buf()));
     let text = match &data_path {
         Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display())))?,
-        None => crate::cli::BUNDLED_NAMES.to_vec(),
+        None => makemore::data::BUNDLED_NAMES.to_vec(),
     };
     // Other programs (PyTorch, Chromium) read the word list from a file.
     let file = match &data_path {
@@ -274,8 +284,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     if args.profile {
-        let vocab = |c: &BenchConfig| Dataset::new(&text, c.block, 42).map(|d| d.vocab.len());
-        return configs.iter().try_for_each(|c| crate::gpu_profile::run(&text, c.name, &c.model(vocab(c)?), c.batch));
+        let vocab = |c: &BenchConfig| Dataset::new(&text, c.block_size, 42).map(|d| d.vocab.len());
+        return configs
+            .iter()
+            .try_for_each(|c| crate::gpu_profile::run(&text, c.name, &bench_model(c, vocab(c)?), c.batch_size));
     }
     println!("{} s per cell; pytorch-cpu and cpu on {} threads\n", args.seconds, torch_threads());
     // The browser paths run every config in one Chromium each; the rest cell by cell.
@@ -288,8 +300,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("| config | path | batch | steps/s | examples/s | GFLOP/s | vs pytorch-cpu | notes |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
     for cfg in configs {
-        let vocab = Dataset::new(&text, cfg.block, 42)?.vocab.len();
-        let flops = flops_per_example(&cfg.model(vocab));
+        let vocab = Dataset::new(&text, cfg.block_size, 42)?.vocab.len();
+        let flops = flops_per_example(&bench_model(cfg, vocab));
         let mut torch_eps = None;
         for path in &args.paths {
             let row = match path.as_str() {
@@ -302,7 +314,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             };
             match row {
                 Ok(r) => {
-                    let eps = r.steps_per_sec * cfg.batch as f64;
+                    let eps = r.steps_per_sec * cfg.batch_size as f64;
                     if path == "pytorch-cpu" {
                         torch_eps = Some(eps);
                     }
@@ -310,14 +322,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     println!(
                         "| {} | {path} | {} | {:.1} | {:.0} | {:.1} | {ratio} | {} |",
                         cfg.name,
-                        cfg.batch,
+                        cfg.batch_size,
                         r.steps_per_sec,
                         eps,
                         eps * flops / 1e9,
                         r.note
                     );
                 }
-                Err(e) => println!("| {} | {path} | {} | – | – | – | – | {e} |", cfg.name, cfg.batch),
+                Err(e) => println!("| {} | {path} | {} | – | – | – | – | {e} |", cfg.name, cfg.batch_size),
             }
         }
     }
@@ -334,6 +346,30 @@ struct Reached {
 }
 
 impl Reached {
+    /// From a dev trace `{trace: [{step, seconds, dev}], torch, threads}`: the
+    /// first evaluation under each target, in order, and the last one.
+    fn from_trace(v: &serde_json::Value, note: String) -> Reached {
+        let trace: Vec<(u64, f64, f64)> = v["trace"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
+                        (e["step"].as_u64().unwrap_or(0), num("seconds"), num("dev"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut at = Vec::new();
+        for &(step, seconds, dev) in &trace {
+            while at.len() < BENCH_TARGETS.len() && dev < BENCH_TARGETS[at.len()] {
+                at.push((seconds, step));
+            }
+        }
+        let (step, seconds, dev) = trace.last().copied().unwrap_or((0, 0.0, f64::NAN));
+        Reached { at, dev, step, seconds, note }
+    }
+
     fn from_json(v: &serde_json::Value, note: String) -> Reached {
         let at = v["reached"]
             .as_array()
@@ -349,6 +385,32 @@ impl Reached {
             note,
         }
     }
+}
+
+/// bench/torch_bench.py's --time-to-target arguments: the preset's recipe in
+/// full, so the script holds no copy of it; it reports its dev trace and
+/// [`Reached::from_trace`] decides when each target fell.
+fn torch_ttt_args(p: &Preset, limit: f64) -> Result<Vec<String>> {
+    let floor = match p.train.lr_decay {
+        Schedule::Cosine { floor } => floor,
+        ref other => return Err(Error::config("lr_decay", format!("the PyTorch twin runs cosine decay, not {other}"))),
+    };
+    let lowest = BENCH_TARGETS.iter().copied().fold(f64::INFINITY, f64::min);
+    let pairs: [(&str, String); 10] = [
+        ("--block_size", p.block_size.to_string()),
+        ("--n_embd", p.n_embd.to_string()),
+        ("--n_hidden", p.n_hidden.to_string()),
+        ("--batch_size", p.train.batch_size.to_string()),
+        ("--steps", p.train.steps.to_string()),
+        ("--lr", p.train.lr.to_string()),
+        ("--cosine_floor", floor.to_string()),
+        ("--eval_every", EVAL_EVERY.to_string()),
+        ("--stop_below", lowest.to_string()),
+        ("--limit", limit.to_string()),
+    ];
+    let mut all = vec!["--time-to-target".to_string()];
+    all.extend(pairs.into_iter().flat_map(|(k, v)| [k.to_string(), v]));
+    Ok(all)
 }
 
 /// E01 natively on `path`, evaluating dev every EVAL_EVERY steps.
@@ -367,11 +429,12 @@ async fn native_ttt<B: Backend>(backend: B, cfg: TrainConfig, limit: f64, note: 
 }
 
 fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Reached> {
-    let preset = Preset::get("e01")?;
+    let preset = Preset::get(BENCH_TTT_PRESET)?;
     match path {
         "pytorch-cpu" => {
-            let v = torch_json(&args.python, file, &["--time-to-target", "--limit", &args.limit.to_string()])?;
-            Ok(Reached::from_json(
+            let owned = torch_ttt_args(&preset, args.limit)?;
+            let v = torch_json(&args.python, file, &owned.iter().map(String::as_str).collect::<Vec<_>>())?;
+            Ok(Reached::from_trace(
                 &v,
                 format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]),
             ))
@@ -420,7 +483,7 @@ fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Re
 }
 
 fn time_to_target(args: &BenchArgs, text: &[u8], file: &Path) -> Result<()> {
-    let p = Preset::get("e01")?;
+    let p = Preset::get(BENCH_TTT_PRESET)?;
     println!(
         "recipe: E01 (T={}, E={}, H={}, {:?}, lr {} {}, batch {}, {} steps); dev evaluated every {EVAL_EVERY} steps, \
          evaluations included; limit {} s per path\n",
@@ -513,6 +576,21 @@ mod tests {
             sps <= timed / seconds && sps >= timed / elapsed,
             "{sps:.0} steps/s, but {timed} steps ran in {seconds}–{elapsed:.3} s"
         );
+    }
+
+    #[test]
+    fn a_dev_trace_gives_the_first_evaluation_under_each_target() {
+        let trace = serde_json::json!({"trace": [
+            {"step": 500, "seconds": 1.0, "dev": 2.31},
+            {"step": 1000, "seconds": 2.0, "dev": 2.1999},
+            {"step": 1500, "seconds": 3.0, "dev": 2.15},
+            {"step": 2000, "seconds": 4.0, "dev": 2.129},
+        ]});
+        let r = Reached::from_trace(&trace, String::new());
+        assert_eq!(r.at, [(2.0, 1000), (4.0, 2000)]);
+        assert_eq!((r.dev, r.step, r.seconds), (2.129, 2000, 4.0));
+        let exactly = serde_json::json!({"trace": [{"step": 500, "seconds": 1.0, "dev": 2.2}]});
+        assert!(Reached::from_trace(&exactly, String::new()).at.is_empty(), "2.2 is not under 2.20");
     }
 
     #[test]

@@ -4,15 +4,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use makemore::backend::auto::{self, Found, Rates};
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
-use makemore::backend::{Backend, BackendKind, KernelSet};
-use makemore::config::{Init, ModelConfig, Optimizer, Preset, Schedule, TrainConfig, L2};
+use makemore::backend::{Backend, BackendKind};
+use makemore::config::TrainConfig;
 use makemore::data::{Dataset, SplitName};
 use makemore::diagnostics::{saturation, Probe, PROBE_ROWS, SATURATED};
 use makemore::inspect::inspect;
@@ -22,11 +22,9 @@ use makemore::train::Trainer;
 use makemore::weights::{self, Checkpoint};
 use makemore::{Error, Result};
 
+use crate::args::{load_model, model_data, read_data, TrainArgs};
 use crate::bench;
 use crate::diagnose;
-
-/// The bundled word list (see data/README.md), used when no --data is given.
-pub const BUNDLED_NAMES: &[u8] = include_bytes!("../../../data/names.txt");
 
 #[derive(Parser)]
 #[command(
@@ -47,10 +45,18 @@ enum Cmd {
     Split {
         #[arg(long)]
         data: Option<PathBuf>,
-        #[arg(long, value_name = "block_size", allow_negative_numbers = true, default_value_t = 3)]
-        block: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        #[arg(
+            long = "block_size",
+            visible_alias = "block",
+            alias = "block-size",
+            value_name = "block_size",
+            allow_negative_numbers = true,
+            default_value_t = 3
+        )]
+        block_size: usize,
+        /// Seed of the word shuffle (the notebook's 42).
+        #[arg(long = "split_seed", visible_alias = "seed", alias = "split-seed", default_value_t = 42)]
+        split_seed: u64,
     },
     /// Generate words from a saved model.
     Sample {
@@ -98,133 +104,6 @@ enum Cmd {
     LrFind(diagnose::LrFindArgs),
     /// The GPU dispatch plan of a training step and its roofline lower bounds (no GPU needed).
     GpuPlan(crate::gpu_plan::GpuPlanArgs),
-}
-
-#[derive(Args, Clone, Default)]
-pub(crate) struct TrainArgs {
-    /// Word list, one word per line (default: the bundled names).
-    #[arg(long)]
-    pub(crate) data: Option<PathBuf>,
-    /// Start from a preset (lecture, e01, e02, e03); other flags override it.
-    #[arg(long)]
-    preset: Option<String>,
-    /// Context length T.
-    #[arg(long, value_name = "block_size", allow_negative_numbers = true)]
-    block: Option<usize>,
-    /// Embedding size E.
-    #[arg(long, value_name = "n_embd", allow_negative_numbers = true)]
-    emb: Option<usize>,
-    /// Hidden units H.
-    #[arg(long, value_name = "n_hidden", allow_negative_numbers = true)]
-    hidden: Option<usize>,
-    /// Direct connections W3 from the embeddings to the logits.
-    #[arg(long)]
-    direct: bool,
-    /// naive | uniform | uniform-zero-output | uniform-small-output | small-output | kaiming
-    /// (the notebook's E02 tries, then makemore part 3's scaled init)
-    #[arg(long)]
-    init: Option<Init>,
-    #[arg(long, value_name = "batch_size", allow_negative_numbers = true)]
-    batch: Option<usize>,
-    #[arg(long, value_name = "steps", allow_negative_numbers = true)]
-    steps: Option<u64>,
-    #[arg(long, value_name = "lr", allow_negative_numbers = true)]
-    lr: Option<f32>,
-    /// none | STEP:FACTOR[,STEP:FACTOR...] | cosine[:FLOOR]
-    #[arg(long)]
-    lr_decay: Option<Schedule>,
-    /// sgd | adam | adamw
-    #[arg(long)]
-    optimizer: Option<Optimizer>,
-    #[arg(long, value_name = "weight_decay", allow_negative_numbers = true)]
-    weight_decay: Option<f32>,
-    /// L2 penalty λ for C, W1 and W2, or three comma-separated values.
-    #[arg(long)]
-    l2: Option<String>,
-    /// Seed of the init, batches and samples.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Seed of the word shuffle before the split (the notebook's 42).
-    #[arg(long)]
-    split_seed: Option<u64>,
-    /// cpu | gpu | auto (auto: the CPU on a software adapter or none, else the faster of the two, measured)
-    #[arg(long, default_value = "cpu")]
-    pub(crate) backend: String,
-    /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
-    #[arg(long)]
-    pub(crate) kernels: Option<KernelSet>,
-    /// With --backend auto, time both backends even on a software adapter.
-    #[arg(long)]
-    race: bool,
-    #[arg(long, value_name = "eval_every", allow_negative_numbers = true)]
-    eval_every: Option<u64>,
-    /// Write the trained model (safetensors) here.
-    #[arg(long)]
-    save: Option<PathBuf>,
-    /// One JSON object per eval and a final summary on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Samples to print at each eval.
-    #[arg(long, default_value_t = 5)]
-    samples: usize,
-}
-
-fn read_data(path: Option<&Path>) -> Result<Vec<u8>> {
-    match path {
-        None => Ok(BUNDLED_NAMES.to_vec()),
-        Some(p) => std::fs::read(p).map_err(|e| Error::Data(format!("cannot read {}: {e}", p.display()))),
-    }
-}
-
-fn parse_l2(s: &str) -> Result<L2> {
-    let v: Vec<f32> = s
-        .split(',')
-        .map(|x| x.trim().parse::<f32>())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::config("l2", format!("{s:?}: write one number or three (C,W1,W2)")))?;
-    match v[..] {
-        [x] => Ok(L2 { c: x, w1: x, w2: x }),
-        [c, w1, w2] => Ok(L2 { c, w1, w2 }),
-        _ => Err(Error::config("l2", format!("{s:?}: write one number or three (C,W1,W2)"))),
-    }
-}
-
-impl TrainArgs {
-    /// The preset (or the lecture's defaults) overridden by the flags given.
-    pub(crate) fn resolve(&self, vocab_size: usize) -> Result<(ModelConfig, TrainConfig)> {
-        let p = Preset::get(self.preset.as_deref().unwrap_or("lecture"))?;
-        let mut m = p.model(vocab_size);
-        let mut t = p.train;
-        m.block_size = self.block.unwrap_or(m.block_size);
-        m.n_embd = self.emb.unwrap_or(m.n_embd);
-        m.n_hidden = self.hidden.unwrap_or(m.n_hidden);
-        m.direct |= self.direct;
-        t.init = self.init.unwrap_or(t.init);
-        t.batch_size = self.batch.unwrap_or(t.batch_size);
-        t.steps = self.steps.unwrap_or(t.steps);
-        t.lr = self.lr.unwrap_or(t.lr);
-        t.lr_decay = self.lr_decay.clone().unwrap_or(t.lr_decay);
-        t.optimizer = self.optimizer.unwrap_or(t.optimizer);
-        t.weight_decay = self.weight_decay.unwrap_or(t.weight_decay);
-        if let Some(l2) = &self.l2 {
-            t.l2 = parse_l2(l2)?;
-        }
-        t.seed = self.seed.unwrap_or(t.seed);
-        t.split_seed = self.split_seed.unwrap_or(t.split_seed);
-        t.eval_every = self.eval_every.unwrap_or(t.eval_every);
-        m.validate()?;
-        t.validate()?;
-        Ok((m, t))
-    }
-
-    /// The word list of --data (or the bundled names), split with --split-seed.
-    pub(crate) fn dataset(&self) -> Result<Dataset> {
-        Dataset::new(&read_data(self.data.as_deref())?, self.block_size()?, self.split_seed.unwrap_or(42))
-    }
-
-    fn block_size(&self) -> Result<usize> {
-        Ok(self.block.unwrap_or(Preset::get(self.preset.as_deref().unwrap_or("lecture"))?.block_size))
-    }
 }
 
 fn progress_bar(steps: u64, hidden: bool) -> ProgressBar {
@@ -427,25 +306,6 @@ async fn run_training<B: Backend>(
     diverged.map_or(Ok(()), Err)
 }
 
-pub(crate) fn load_model(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Weights(format!("cannot read {}: {e}", path.display())))?;
-    weights::load(&bytes)
-}
-
-/// The word list a model was trained on, split as it was, checked against its vocabulary.
-pub(crate) fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
-    let split_seed = ck.train.as_ref().map_or(42, |t| t.split_seed);
-    let data = Dataset::new(&read_data(path)?, ck.params.cfg.block_size, split_seed)?;
-    if data.vocab != ck.vocab {
-        return Err(Error::Data(format!(
-            "its characters {:?} are not the model's {:?}; pass the word list the model was trained on with --data",
-            data.vocab.as_string(),
-            ck.vocab.as_string()
-        )));
-    }
-    Ok(data)
-}
-
 fn inspect_cmd(model: &Path, words: &[String], data: Option<&Path>, json: bool) -> Result<()> {
     let ck = load_model(model)?;
     let data = model_data(&ck, data)?;
@@ -470,8 +330,8 @@ fn inspect_cmd(model: &Path, words: &[String], data: Option<&Path>, json: bool) 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Train(args) => pollster::block_on(train_cmd(&args)),
-        Cmd::Split { data, block, seed } => {
-            let d = Dataset::new(&read_data(data.as_deref())?, block, seed)?;
+        Cmd::Split { data, block_size, split_seed } => {
+            let d = Dataset::new(&read_data(data.as_deref())?, block_size, split_seed)?;
             println!("train {} dev {} test {}", d.train.len(), d.dev.len(), d.test.len());
             Ok(())
         }

@@ -14,7 +14,7 @@ use makemore::lr_find::{self, LrFind};
 use makemore::model::Params;
 use makemore::{Error, Result};
 
-use crate::cli::{load_model, model_data, TrainArgs};
+use crate::args::{load_model, model_data, TrainArgs};
 
 #[derive(Args)]
 pub struct DiagnoseArgs {

@@ -8,31 +8,16 @@ use serde_json::json;
 
 use makemore::backend::gpu::plan::{self, Mode, Shapes, DEFAULT_MAX_DIM, GPU_CLASSES};
 use makemore::backend::KernelSet;
-use makemore::config::Preset;
-use makemore::data::Dataset;
+use makemore::data::{Dataset, BUNDLED_NAMES};
+use makemore::web::config::Resolved;
 use makemore::Result;
 
-use crate::cli::BUNDLED_NAMES;
+use crate::args::ModelFlags;
 
 #[derive(Args)]
 pub struct GpuPlanArgs {
-    /// Start from a preset (lecture, e01, e02, e03); the model flags override it.
-    #[arg(long)]
-    preset: Option<String>,
-    /// Context length T.
-    #[arg(long, value_name = "block_size")]
-    block: Option<usize>,
-    /// Embedding size E.
-    #[arg(long, value_name = "n_embd")]
-    emb: Option<usize>,
-    /// Hidden units H.
-    #[arg(long, value_name = "n_hidden")]
-    hidden: Option<usize>,
-    /// Direct connections W3 from the embeddings to the logits.
-    #[arg(long)]
-    direct: bool,
-    #[arg(long, value_name = "batch_size")]
-    batch: Option<usize>,
+    #[command(flatten)]
+    model: ModelFlags,
     /// software | hardware
     #[arg(long, default_value = "hardware")]
     kernels: KernelSet,
@@ -42,19 +27,10 @@ pub struct GpuPlanArgs {
 }
 
 pub fn run(args: &GpuPlanArgs) -> Result<()> {
-    let p = Preset::get(args.preset.as_deref().unwrap_or("lecture"))?;
-    let block = args.block.unwrap_or(p.block_size);
+    let r = args.model.resolved()?;
     // The vocabulary of the bundled names (27 with the end marker).
-    let vocab = Dataset::new(BUNDLED_NAMES, block, p.train.split_seed)?.vocab.len();
-    let mut m = p.model(vocab);
-    m.block_size = block;
-    m.n_embd = args.emb.unwrap_or(m.n_embd);
-    m.n_hidden = args.hidden.unwrap_or(m.n_hidden);
-    m.direct |= args.direct;
-    let mut t = p.train;
-    t.batch_size = args.batch.unwrap_or(t.batch_size);
-    m.validate()?;
-    t.validate()?;
+    let vocab = Dataset::new(BUNDLED_NAMES, r.model.block_size, r.train.split_seed)?.vocab.len();
+    let Resolved { model: m, train: t, .. } = r.with_vocab(vocab)?;
     let shapes = Shapes::new(&m, &t, DEFAULT_MAX_DIM);
     let passes = plan::passes(&shapes, args.kernels, Mode::Train, t.batch_size as u32);
     let flops: u64 = passes.iter().map(|p| p.flops).sum();

@@ -5,8 +5,9 @@
 
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::{Backend, KernelSet};
-use makemore::config::{ModelConfig, TrainConfig};
+use makemore::config::TrainConfig;
 use makemore::data::Dataset;
+use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::Result;
 
