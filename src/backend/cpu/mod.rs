@@ -6,10 +6,11 @@
 //! only grow, so after the first step of a run no step allocates, whichever
 //! thread picks up which shard.
 
-use crate::backend::{adam_bias_corrections, Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
+use crate::backend::{Backend, BackendKind};
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
 use crate::model::{Params, Tensor};
+use crate::optim::{adam_bias_corrections, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 use crate::rng::{batch_index, batch_key};
 use crate::{Error, Result};
 
