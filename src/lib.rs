@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod inspect;
 pub mod lr_find;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod pyrandom;

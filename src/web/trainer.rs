@@ -12,6 +12,7 @@ use crate::backend::{Backend, BackendKind};
 use crate::config::Init;
 use crate::data::{Dataset, SplitName};
 use crate::inspect::{inspect, Inspection};
+use crate::memory;
 use crate::model::{Params, Tensor};
 use crate::sample::{sample, sample_with, Request};
 use crate::session::Session;
@@ -63,6 +64,19 @@ fn text_bytes(text: &JsValue) -> crate::Result<Vec<u8>> {
         return Ok(Uint8Array::new(buffer).to_vec());
     }
     Err(Error::Data("pass the word list as a string, a Uint8Array or an ArrayBuffer".into()))
+}
+
+/// Refuses, before the data set or the model is built, a run that would not
+/// fit in this build's memory (see [`memory::check_page`]); `cpu`: whether it
+/// may train on the CPU. The vocabulary is at most the text's distinct
+/// characters and '.'.
+fn check_memory(text: &[u8], settings: &Resolved, cpu: bool) -> crate::Result<()> {
+    // Dataset::new says what is wrong with text that is not UTF-8.
+    let Ok(s) = std::str::from_utf8(text) else { return Ok(()) };
+    let vocab_size = s.chars().collect::<std::collections::BTreeSet<char>>().len() + 1;
+    let model = crate::config::ModelConfig { vocab_size, ..settings.model.clone() };
+    let threads = crate::backend::cpu::threads() as u64;
+    memory::check_page(text.len() as u64, &model, &settings.train, cpu, threads, memory::limit())
 }
 
 fn split_name(name: &str) -> crate::Result<SplitName> {
@@ -169,7 +183,9 @@ impl Trainer {
 
     async fn build(text: JsValue, config: JsValue, device: Option<BackendChoice>) -> crate::Result<Trainer> {
         let settings = read_config(config)?.resolve()?;
-        let data = Dataset::new(&text_bytes(&text)?, settings.model.block_size, settings.train.split_seed)?;
+        let text = text_bytes(&text)?;
+        check_memory(&text, &settings, device.unwrap_or(settings.backend) != BackendChoice::Webgpu)?;
+        let data = Dataset::new(&text, settings.model.block_size, settings.train.split_seed)?;
         let settings = settings.with_vocab(data.vocab.len())?;
         let params = Params::init(&settings.model, settings.train.init, settings.train.seed)?;
         let choice = device.unwrap_or(settings.backend);

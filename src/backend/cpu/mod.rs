@@ -315,7 +315,8 @@ fn for_shards(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> f64 + Sync 
     shards.iter_mut().enumerate().map(|(i, s)| f(i, s)).sum()
 }
 
-fn threads() -> usize {
+/// The threads a CPU backend shards a batch over.
+pub fn threads() -> usize {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     return rayon::current_num_threads();
     #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]

@@ -161,8 +161,9 @@ pub(crate) struct TrainArgs {
     /// Write the trained model (safetensors) here, with all a --resume needs.
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Continue the run saved in FILE (by --save) to its configured steps, on
-    /// the word list it was trained on; its settings come from the file.
+    /// Continue the run saved in FILE (by --save) to its configured steps (or
+    /// to --steps), on the word list it was trained on; the other settings come
+    /// from the file. The steps match an uninterrupted run's bit for bit.
     #[arg(long, value_name = "FILE")]
     resume: Option<PathBuf>,
     /// One JSON object per eval and a final summary on stdout.
@@ -260,7 +261,6 @@ fn run_start(args: &TrainArgs) -> Result<(Dataset, TrainConfig, Params, Option<C
         ("--direct", args.direct),
         ("--init", args.init.is_some()),
         ("--batch", args.batch.is_some()),
-        ("--steps", args.steps.is_some()),
         ("--lr", args.lr.is_some()),
         ("--lr-decay", args.lr_decay.is_some()),
         ("--optimizer", args.optimizer.is_some()),
@@ -277,12 +277,14 @@ fn run_start(args: &TrainArgs) -> Result<(Dataset, TrainConfig, Params, Option<C
         ));
     }
     let ck = load_model(path)?;
-    let tcfg = ck.train.clone().ok_or_else(|| {
+    let mut tcfg = ck.train.clone().ok_or_else(|| {
         Error::Weights(format!(
             "{} holds no training settings, so its run cannot be resumed; train a new model with --save",
             path.display()
         ))
     })?;
+    tcfg.steps = args.steps.unwrap_or(tcfg.steps);
+    tcfg.validate()?;
     let data = Dataset::new(&read_data(args.data.as_deref())?, ck.params.cfg.block_size, tcfg.split_seed)?;
     ck.check_fits(&data, None)?;
     Ok((data, tcfg, ck.params.clone(), Some(ck)))
