@@ -82,8 +82,16 @@ pub fn page_footprint(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool
     let workspaces = if cpu { 2 } else { 1 };
     let history = t.steps.checked_mul(4)?.checked_mul(3)?;
     Some(vec![
-        Part { what: "the word list and its copies", setting: WORD_LIST, bytes: text_len.checked_add(dataset.checked_mul(dataset_copies)?)? },
-        Part { what: "the training words' set", setting: WORD_LIST, bytes: word_bytes.checked_add(words.checked_mul(SET_SLACK)?)? },
+        Part {
+            what: "the word list and its copies",
+            setting: WORD_LIST,
+            bytes: text_len.checked_add(dataset.checked_mul(dataset_copies)?)?,
+        },
+        Part {
+            what: "the training words' set",
+            setting: WORD_LIST,
+            bytes: word_bytes.checked_add(words.checked_mul(SET_SLACK)?)?,
+        },
         Part { what: "the parameters and their copies", setting: "n_hidden", bytes: n.checked_mul(param_copies)? },
         Part { what: "the CPU workspaces", setting: "batch_size", bytes: workspace.checked_mul(workspaces)? },
         Part { what: "the loss history", setting: "steps", bytes: history },

@@ -29,7 +29,8 @@ fn setup(optimizer: Optimizer, direct: bool) -> (Dataset, Params, TrainConfig) {
     let lr = if optimizer == Optimizer::Sgd { 0.1 } else { 0.01 };
     // A rate change after the save point, so the schedule must resume with the step.
     let lr_decay = Schedule::Steps(vec![(STEPS * 3 / 4, 0.1)]);
-    let cfg = TrainConfig { steps: STEPS, batch_size: 32, lr, lr_decay, optimizer, eval_every: 40, ..Default::default() };
+    let cfg =
+        TrainConfig { steps: STEPS, batch_size: 32, lr, lr_decay, optimizer, eval_every: 40, ..Default::default() };
     let params = Params::init(&m, cfg.init, cfg.seed).unwrap();
     (data, params, cfg)
 }
@@ -165,7 +166,10 @@ fn another_word_list_or_split_is_refused_and_the_run_is_left_as_it_was() {
         let mut s = Session::new(make(&other, p0.clone(), &cfg), cfg.clone());
         s.keep(p0.clone());
         let e = s.load(weights::load(&bytes).unwrap(), &other).unwrap_err().to_string();
-        assert!(e.contains("another word list") && e.contains("load the word list they were trained on"), "{what}: {e}");
+        assert!(
+            e.contains("another word list") && e.contains("load the word list they were trained on"),
+            "{what}: {e}"
+        );
         assert_eq!((s.step, s.history.len()), (0, 0), "{what}: a refused load moved the run");
         assert_eq!(block_on(s.backend.params()).unwrap(), p0, "{what}: a refused load changed the parameters");
     }
