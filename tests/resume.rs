@@ -49,8 +49,11 @@ fn bits(x: &[f32]) -> Vec<u32> {
     x.iter().map(|v| v.to_bits()).collect()
 }
 
+/// Adam's moments as bits, and their update count.
+type OptBits = Option<(Vec<u32>, Vec<u32>, u64)>;
+
 /// Parameters, optimizer state and history, as bits.
-fn position<B: Backend>(s: &mut Session<B>) -> (Vec<u32>, Option<(Vec<u32>, Vec<u32>, u64)>, Vec<u32>) {
+fn position<B: Backend>(s: &mut Session<B>) -> (Vec<u32>, OptBits, Vec<u32>) {
     let params = block_on(s.backend.params()).unwrap();
     let opt = block_on(s.backend.opt_state()).unwrap().map(|o| (bits(&o.m), bits(&o.v), o.t));
     (bits(&params.data), opt, bits(&s.history))

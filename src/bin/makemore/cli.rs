@@ -391,7 +391,7 @@ async fn run_training<B: Backend>(
             mcfg.n_embd,
             mcfg.n_hidden,
             mcfg.direct,
-            makemore::model::Layout::new(&mcfg).total,
+            makemore::model::Layout::new(mcfg).total,
             tr.backend.kind().name()
         );
         if tr.step > 0 {
