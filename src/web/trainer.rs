@@ -71,7 +71,10 @@ fn text_bytes(text: &JsValue) -> crate::Result<Vec<u8>> {
 /// may train on the CPU. The vocabulary is at most the text's distinct
 /// characters and '.'.
 fn check_memory(text: &[u8], settings: &Resolved, cpu: bool) -> crate::Result<()> {
-    // Dataset::new says what is wrong with text that is not UTF-8.
+    // Dataset::new refuses, with its own message, text that is too long or not UTF-8.
+    if text.len() > crate::data::MAX_TEXT_BYTES {
+        return Ok(());
+    }
     let Ok(s) = std::str::from_utf8(text) else { return Ok(()) };
     let vocab_size = s.chars().collect::<std::collections::BTreeSet<char>>().len() + 1;
     let model = crate::config::ModelConfig { vocab_size, ..settings.model.clone() };
