@@ -34,8 +34,9 @@ impl ModelConfig {
         check_range("n_embd", self.n_embd, 1, MAX_EMBD)?;
         check_range("n_hidden", self.n_hidden, 1, MAX_HIDDEN)?;
         check_range("vocab_size", self.vocab_size, 2, MAX_VOCAB)?;
-        let n = crate::model::Layout::new(self).total;
-        if n > MAX_PARAMS {
+        // Counted in u64 before any usize product (see memory::n_params).
+        let n = crate::memory::n_params(self).unwrap_or(u64::MAX);
+        if n > MAX_PARAMS as u64 {
             return Err(Error::config(
                 "n_hidden",
                 format!("the model would have {n} parameters, more than the {MAX_PARAMS} allowed; use fewer hidden units or a smaller embedding"),

@@ -9,13 +9,22 @@
 //! checked: on wasm32 a usize product overflows long before the limits.
 
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
-use crate::model::Layout;
+use crate::model::Tensor;
 use crate::{Error, Result};
 
 /// A single-threaded wasm instance's memory: wasm32's whole address space.
 pub const WASM_MEMORY_BYTES: u64 = 4 << 30;
 /// The threaded build's shared memory (`--max-memory` in scripts/build-web.sh).
 pub const WASM_THREADS_MEMORY_BYTES: u64 = 2 << 30;
+
+/// The model's parameter count, in u64 and checked: on wasm32 a tensor such as
+/// W3 (T·E × V) can hold more than `usize::MAX` entries.
+pub fn n_params(m: &ModelConfig) -> Option<u64> {
+    Tensor::ALL.iter().filter(|&&t| t != Tensor::W3 || m.direct).try_fold(0u64, |total, t| {
+        let n = t.shape(m).iter().try_fold(1u64, |p, &d| p.checked_mul(d as u64))?;
+        total.checked_add(n)
+    })
+}
 
 /// The memory this build can use: the limits above on wasm32, none natively.
 pub fn limit() -> u64 {
@@ -66,7 +75,7 @@ pub fn page_footprint(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool
     let word_bytes = text_len.checked_add(words.checked_mul(HEADER)?)?;
     let dataset = ids.checked_add(word_bytes)?;
     let dataset_copies = if cpu { 3 } else { 2 };
-    let n = Layout::new(m).total as u64 * 4;
+    let n = n_params(m)?.checked_mul(4)?;
     let adam = t.optimizer != Optimizer::Sgd;
     // Backend + moments (CPU only: the GPU keeps them on the device), the
     // checkpoint, a readback, and a saved file's parameters, moments and bytes.

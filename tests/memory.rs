@@ -3,7 +3,7 @@
 
 use makemore::config::{ModelConfig, Optimizer, TrainConfig, MAX_BATCH, MAX_STEPS};
 use makemore::data::Dataset;
-use makemore::memory::{check_page, page_footprint, WASM_MEMORY_BYTES, WASM_THREADS_MEMORY_BYTES};
+use makemore::memory::{check_page, n_params, page_footprint, WASM_MEMORY_BYTES, WASM_THREADS_MEMORY_BYTES};
 use makemore::model::Layout;
 use makemore::Error;
 
@@ -69,6 +69,11 @@ fn a_run_that_cannot_fit_is_refused_by_the_setting_to_change() {
 #[test]
 fn sizes_past_u64_are_refused_not_wrapped() {
     let m = ModelConfig { vocab_size: 65_536, block_size: 64, n_embd: 1024, n_hidden: 8192, direct: true };
+    // W3 alone has 2^32 entries: past wasm32's usize, so the count is u64.
+    let (v, n_in, h) = (65_536u64, 65_536u64, 8192u64);
+    assert_eq!(n_params(&m), Some(v * 1024 + n_in * h + h + h * v + v + n_in * v));
+    let e = m.validate().unwrap_err().to_string();
+    assert!(e.contains("5435891712 parameters"), "{e}");
     let t = TrainConfig { steps: MAX_STEPS, batch_size: MAX_BATCH, ..TrainConfig::default() };
     assert!(check_page(u64::MAX - 1, &m, &t, true, u64::MAX / 2, u64::MAX).is_err());
     assert!(check_page(16 << 20, &m, &t, true, 64, WASM_MEMORY_BYTES).is_err());
