@@ -163,7 +163,8 @@ pub(crate) struct TrainArgs {
     save: Option<PathBuf>,
     /// Continue the run saved in FILE (by --save) to its configured steps (or
     /// to --steps), on the word list it was trained on; the other settings come
-    /// from the file. The steps match an uninterrupted run's bit for bit.
+    /// from the file. Its steps match an uninterrupted run's bit for bit (a
+    /// cosine schedule stretches to a new --steps).
     #[arg(long, value_name = "FILE")]
     resume: Option<PathBuf>,
     /// One JSON object per eval and a final summary on stdout.
