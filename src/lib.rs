@@ -11,11 +11,13 @@ pub mod diagnostics;
 pub mod error;
 pub mod inspect;
 pub mod lr_find;
+pub mod memory;
 pub mod model;
+pub mod optim;
 pub mod pyrandom;
 pub mod rng;
 pub mod sample;
-pub mod train;
+pub mod session;
 pub mod web;
 pub mod weights;
 

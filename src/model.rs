@@ -30,14 +30,24 @@ pub struct ModelConfig {
     pub direct: bool,
 }
 
+/// The model's parameter count, in u64 and checked: on wasm32 a tensor such as
+/// W3 (T·E × V) can hold more than `usize::MAX` entries.
+pub fn n_params(m: &ModelConfig) -> Option<u64> {
+    Tensor::ALL.iter().filter(|&&t| t != Tensor::W3 || m.direct).try_fold(0u64, |total, t| {
+        let n = t.shape(m).iter().try_fold(1u64, |p, &d| p.checked_mul(d as u64))?;
+        total.checked_add(n)
+    })
+}
+
 impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         check_range("block_size", self.block_size, 1, MAX_BLOCK)?;
         check_range("n_embd", self.n_embd, 1, MAX_EMBD)?;
         check_range("n_hidden", self.n_hidden, 1, MAX_HIDDEN)?;
         check_range("vocab_size", self.vocab_size, 2, MAX_VOCAB)?;
-        let n = Layout::new(self).total;
-        if n > MAX_PARAMS {
+        // Counted in u64 before any usize product (see n_params).
+        let n = n_params(self).unwrap_or(u64::MAX);
+        if n > MAX_PARAMS as u64 {
             return Err(Error::config(
                 "n_hidden",
                 format!("the model would have {n} parameters, more than the {MAX_PARAMS} allowed; use fewer hidden units or a smaller embedding"),

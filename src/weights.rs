@@ -1,17 +1,21 @@
 //! Save and load a model as safetensors: the tensors C, W1, b1, W2, b2 (W3),
-//! optionally Adam's moments, and the model config, vocabulary, training config
-//! and step count in the header's metadata.
+//! optionally Adam's moments and the loss history, and the model config,
+//! vocabulary, training config, step count, Adam's update count and the data
+//! set's identity in the header's metadata. Files from before the history and
+//! the identity existed still load (without them).
 
 use std::collections::HashMap;
 
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::backend::OptState;
+use serde::{Deserialize, Serialize};
+
 use crate::config::TrainConfig;
-use crate::data::Vocab;
+use crate::data::{Dataset, Vocab};
 use crate::model::ModelConfig;
 use crate::model::{Layout, Params};
+use crate::optim::OptState;
 use crate::{Error, Result};
 
 const FORMAT: &str = "makemore-wasm/1";
@@ -19,6 +23,33 @@ const OPT_M: &str = "opt.m";
 const OPT_V: &str = "opt.v";
 /// Metadata key of [`OptState::t`]; files from before it existed used the step count.
 const OPT_T: &str = "opt_t";
+/// The minibatch loss of each step before `step`: the last `len` of them.
+const HISTORY: &str = "history";
+/// Metadata key of the [`DataId`].
+const DATA: &str = "data";
+
+/// Which data set a run trained on: the word count and a 64-bit FNV-1a hash of
+/// the words in split order (after the seeded shuffle), so another word list,
+/// the same words in another order, or another split seed all differ.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataId {
+    pub words: usize,
+    /// 16 hex digits.
+    pub hash: String,
+}
+
+impl DataId {
+    pub fn of(data: &Dataset) -> DataId {
+        const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+        let hash = data
+            .words
+            .iter()
+            .flat_map(|w| w.bytes().chain([b'\n']))
+            .fold(FNV_OFFSET, |h, b| (h ^ b as u64).wrapping_mul(FNV_PRIME));
+        DataId { words: data.words.len(), hash: format!("{hash:016x}") }
+    }
+}
 
 /// Everything a weights file holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +59,48 @@ pub struct Checkpoint {
     pub train: Option<TrainConfig>,
     pub step: u64,
     pub opt: Option<OptState>,
+    /// The minibatch losses of the steps `step - history.len()..step` (empty in older files).
+    pub history: Vec<f32>,
+    /// The data set it trained on (absent in older files).
+    pub data: Option<DataId>,
+}
+
+impl Checkpoint {
+    /// Refuses weights for another vocabulary, data set or model shape than
+    /// `data` and `model` (when given), saying what to do instead.
+    pub fn check_fits(&self, data: &Dataset, model: Option<&ModelConfig>) -> Result<()> {
+        if self.vocab != data.vocab {
+            return Err(Error::Weights(format!(
+                "the weights were trained on the characters {:?}, but this word list has {:?}; \
+                 load the word list they were trained on first",
+                self.vocab.as_string(),
+                data.vocab.as_string()
+            )));
+        }
+        let here = DataId::of(data);
+        if let Some(id) = self.data.as_ref().filter(|id| **id != here) {
+            return Err(Error::Weights(format!(
+                "the weights were trained on another word list ({} words, fingerprint {}) than this one ({} words, \
+                 fingerprint {}); load the word list they were trained on, split with the same split seed, \
+                 or start a new run",
+                id.words, id.hash, here.words, here.hash
+            )));
+        }
+        if let Some(model) = model.filter(|m| **m != self.params.cfg) {
+            let shape = |m: &ModelConfig| {
+                format!(
+                    "block_size {}, n_embd {}, n_hidden {}, direct {}",
+                    m.block_size, m.n_embd, m.n_hidden, m.direct
+                )
+            };
+            return Err(Error::Weights(format!(
+                "the weights are for a model with {}, but this one has {}; use the settings stored in the file",
+                shape(&self.params.cfg),
+                shape(model)
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn to_bytes(x: &[f32]) -> Vec<u8> {
@@ -42,6 +115,9 @@ pub fn save(ck: &Checkpoint) -> Result<Vec<u8>> {
         owned.push((OPT_M.into(), vec![opt.m.len()], to_bytes(&opt.m)));
         owned.push((OPT_V.into(), vec![opt.v.len()], to_bytes(&opt.v)));
     }
+    if !ck.history.is_empty() {
+        owned.push((HISTORY.into(), vec![ck.history.len()], to_bytes(&ck.history)));
+    }
     let mut meta = HashMap::new();
     if let Some(opt) = &ck.opt {
         meta.insert(OPT_T.to_string(), opt.t.to_string());
@@ -53,6 +129,9 @@ pub fn save(ck: &Checkpoint) -> Result<Vec<u8>> {
     meta.insert("step".to_string(), ck.step.to_string());
     if let Some(train) = &ck.train {
         meta.insert("train".to_string(), json(train));
+    }
+    if let Some(data) = &ck.data {
+        meta.insert(DATA.to_string(), json(data));
     }
     let views = owned
         .iter()
@@ -101,6 +180,10 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
         .get("train")
         .map(|s| serde_json::from_str::<TrainConfig>(s).map_err(|e| bad(format!("bad training config: {e}"))))
         .transpose()?;
+    let data = meta
+        .get(DATA)
+        .map(|s| serde_json::from_str::<DataId>(s).map_err(|e| bad(format!("bad data set identity: {e}"))))
+        .transpose()?;
     let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
         let t = st.tensor(name).map_err(|_| bad(format!("tensor {name} is missing")))?;
         if t.dtype() != Dtype::F32 || t.shape() != shape {
@@ -136,11 +219,21 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint> {
         (false, false) => None,
         _ => return Err(bad("the optimizer state is incomplete (opt.m without opt.v)".into())),
     };
-    let expected = params.layout.tensors().count() + if opt.is_some() { 2 } else { 0 };
+    let history = match st.tensor(HISTORY) {
+        Err(_) => Vec::new(),
+        Ok(t) => match t.shape() {
+            [len] if (*len as u64) <= step => read(HISTORY, &[*len])?,
+            shape => {
+                return Err(bad(format!("the loss history is {shape:?}, expected one loss per step up to {step}")))
+            }
+        },
+    };
+    let expected =
+        params.layout.tensors().count() + if opt.is_some() { 2 } else { 0 } + usize::from(!history.is_empty());
     if st.len() != expected {
         return Err(bad(format!("the file holds {} tensors, expected {expected}", st.len())));
     }
-    Ok(Checkpoint { params, vocab, train, step, opt })
+    Ok(Checkpoint { params, vocab, train, step, opt, history, data })
 }
 
 #[cfg(test)]
@@ -154,7 +247,9 @@ mod tests {
         let params = Params::init(&cfg, Init::Naive, 5).unwrap();
         let n = params.data.len();
         let opt = opt.then(|| OptState { m: vec![0.5; n], v: vec![0.25; n], t: 77 });
-        Checkpoint { params, vocab, train: Some(TrainConfig::default()), step: 1234, opt }
+        let history = if opt.is_some() { (0..1234).map(|i| 3.0 - i as f32 * 1e-3).collect() } else { Vec::new() };
+        let data = opt.is_some().then(|| DataId { words: 6, hash: "0123456789abcdef".into() });
+        Checkpoint { params, vocab, train: Some(TrainConfig::default()), step: 1234, opt, history, data }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use makemore::data::{Dataset, MAX_DATASET_IDS};
 use makemore::model::ModelConfig;
 use makemore::model::Params;
 use makemore::sample::sample;
-use makemore::train::Trainer;
+use makemore::session::Session;
 use makemore::weights::{self, Checkpoint};
 use makemore::Error;
 use pollster::block_on;
@@ -99,7 +99,7 @@ fn small_model(data: &Dataset) -> ModelConfig {
 fn train_and_sample(data: &Dataset, batch_size: usize) -> Vec<String> {
     let cfg = TrainConfig { steps: 20, batch_size, ..TrainConfig::default() };
     let params = Params::init(&small_model(data), cfg.init, cfg.seed).unwrap();
-    let mut t = Trainer::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg);
+    let mut t = Session::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg);
     block_on(t.run(20)).unwrap();
     assert_eq!(t.history.len(), 20);
     assert!(t.history.iter().all(|l| l.is_finite()), "{:?}", t.history);
@@ -263,7 +263,7 @@ fn steps_0_trains_nothing_and_still_evaluates() {
     let data = Dataset::new(TEN_NAMES.as_bytes(), 3, 42).unwrap();
     let cfg = TrainConfig { steps: 0, ..TrainConfig::default() };
     let params = Params::init(&small_model(&data), cfg.init, cfg.seed).unwrap();
-    let mut t = Trainer::new(CpuBackend::new(&data, params, &cfg).unwrap(), cfg);
+    let mut t = Session::new(CpuBackend::new(&data, params, &cfg).unwrap(), cfg);
     assert!(t.done());
     assert!(block_on(t.run(10)).unwrap().is_empty());
     assert_eq!(t.step, 0);
@@ -284,7 +284,15 @@ fn corrupt_mismatched_and_truncated_weights_are_refused() {
     let data = Dataset::new(TEN_NAMES.as_bytes(), 3, 42).unwrap();
     let m = ModelConfig { n_hidden: 4, ..small_model(&data) };
     let vocab = data.vocab.clone();
-    let ck = Checkpoint { params: Params::init(&m, Init::Naive, 1).unwrap(), vocab, train: None, step: 3, opt: None };
+    let ck = Checkpoint {
+        params: Params::init(&m, Init::Naive, 1).unwrap(),
+        vocab,
+        train: None,
+        step: 3,
+        opt: None,
+        history: Vec::new(),
+        data: None,
+    };
     let good = weights::save(&ck).unwrap();
     let cases: [(&str, Vec<u8>, &str); 6] = [
         ("truncated", good[..good.len() / 2].to_vec(), "not a valid safetensors file"),

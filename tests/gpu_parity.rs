@@ -7,11 +7,12 @@ mod gpu_support;
 
 use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::{request_device, GpuBackend};
-use makemore::backend::{Backend, OptState};
+use makemore::backend::Backend;
 use makemore::config::{Init, Optimizer, TrainConfig, L2};
 use makemore::data::{Dataset, SplitName};
 use makemore::model::ModelConfig;
 use makemore::model::{Params, Tensor};
+use makemore::optim::OptState;
 use pollster::block_on;
 
 use gpu_support::{assert_close, gpu_with, SETS};

@@ -10,7 +10,7 @@ use makemore::data::{Dataset, Split, SplitName};
 use makemore::inspect::inspect;
 use makemore::model::ModelConfig;
 use makemore::model::Params;
-use makemore::train::Trainer;
+use makemore::session::Session;
 use pollster::block_on;
 
 const NAMES: &[u8] = include_bytes!("../data/names.txt");
@@ -41,7 +41,7 @@ fn trained(data: &Dataset, direct: bool) -> (Params, TrainConfig) {
         ..TrainConfig::default()
     };
     let params = Params::init(&m, cfg.init, cfg.seed).unwrap();
-    let mut t = Trainer::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg.clone());
+    let mut t = Session::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg.clone());
     block_on(t.run(cfg.steps)).unwrap();
     (block_on(t.backend.params()).unwrap(), cfg)
 }

@@ -13,7 +13,7 @@ use makemore::config::{Optimizer, Schedule, TrainConfig};
 use makemore::data::Dataset;
 use makemore::model::ModelConfig;
 use makemore::model::Params;
-use makemore::train::Trainer;
+use makemore::session::Session;
 use makemore::Error;
 use pollster::block_on;
 
@@ -48,14 +48,15 @@ fn cpu(data: &Dataset, params: Params, cfg: &TrainConfig) -> CpuBackend {
 /// good checkpoint" with a sane rate must train on with finite losses.
 fn nan_then_reset<B: Backend>(make: impl Fn(&Dataset, Params, &TrainConfig) -> B, hidden: usize, optimizer: Optimizer) {
     let (data, params, cfg) = setup(hidden, optimizer, 3e38);
-    let mut tr = Trainer::new(make(&data, params, &cfg), cfg);
+    let mut tr = Session::new(make(&data, params, &cfg), cfg);
     block_on(tr.checkpoint()).unwrap();
     match block_on(tr.run(20)) {
         Err(Error::Diverged { loss, .. }) => assert!(!loss.is_finite(), "H={hidden} {optimizer:?}: diverged at {loss}"),
         other => panic!("H={hidden} {optimizer:?}: lr 3e38 should diverge to NaN, got {other:?}"),
     }
-    assert_eq!(tr.restore().unwrap(), Some(0));
-    tr.cfg.lr = if optimizer == Optimizer::Sgd { 0.1 } else { 0.001 };
+    let sane = if optimizer == Optimizer::Sgd { 0.1 } else { 0.001 };
+    assert_eq!(tr.restore(Some(sane)).unwrap(), Some(0));
+    assert_eq!(tr.cfg.lr, sane);
     let losses =
         block_on(tr.run(100)).unwrap_or_else(|e| panic!("H={hidden} {optimizer:?} after the reset: {e}")).to_vec();
     assert!(losses.iter().all(|l| l.is_finite()), "H={hidden} {optimizer:?}: non-finite loss after the reset");
@@ -73,12 +74,12 @@ fn nan_then_reset<B: Backend>(make: impl Fn(&Dataset, Params, &TrainConfig) -> B
 fn adam_restarts_after_restore<B: Backend>(make: impl Fn(&Dataset, Params, &TrainConfig) -> B) {
     let (data, p0, cfg) = setup(64, Optimizer::Adam, 0.01);
     let lr = cfg.lr;
-    let mut tr = Trainer::new(make(&data, p0, &cfg), cfg);
+    let mut tr = Session::new(make(&data, p0, &cfg), cfg);
     block_on(tr.run(30)).unwrap();
     block_on(tr.checkpoint()).unwrap();
     let before = block_on(tr.backend.params()).unwrap();
     block_on(tr.run(20)).unwrap();
-    assert_eq!(tr.restore().unwrap(), Some(30));
+    assert_eq!(tr.restore(None).unwrap(), Some(30));
     block_on(tr.run(1)).unwrap();
     let after = block_on(tr.backend.params()).unwrap();
     let largest = after.data.iter().zip(&before.data).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
@@ -121,7 +122,7 @@ fn gpu_adam_bias_correction_restarts_with_the_moments() {
 #[test]
 fn a_finite_blowup_leaves_the_step_count_with_the_backend() {
     let (data, p0, cfg) = setup(64, Optimizer::Sgd, 0.1);
-    let mut tr = Trainer::new(cpu(&data, p0.clone(), &cfg), cfg.clone());
+    let mut tr = Session::new(cpu(&data, p0.clone(), &cfg), cfg.clone());
     block_on(tr.run(5)).unwrap();
     // Large enough to multiply the loss many times over in a step, small enough to stay finite.
     let high = 20.0;

@@ -8,8 +8,8 @@ use makemore::config::{Init, Optimizer, Schedule, TrainConfig};
 use makemore::data::{Dataset, SplitName};
 use makemore::model::ModelConfig;
 use makemore::model::Params;
-use makemore::train::Trainer;
-use makemore::weights::{self, Checkpoint};
+use makemore::session::Session;
+use makemore::weights;
 use makemore::Error;
 use pollster::block_on;
 
@@ -23,9 +23,9 @@ fn model(data: &Dataset, emb: usize, hidden: usize, direct: bool) -> ModelConfig
     ModelConfig { vocab_size: data.vocab.len(), block_size: data.block_size, n_embd: emb, n_hidden: hidden, direct }
 }
 
-fn trainer(data: &Dataset, m: &ModelConfig, cfg: TrainConfig) -> Trainer<CpuBackend> {
+fn trainer(data: &Dataset, m: &ModelConfig, cfg: TrainConfig) -> Session<CpuBackend> {
     let params = Params::init(m, cfg.init, cfg.seed).unwrap();
-    Trainer::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg)
+    Session::new(CpuBackend::new(data, params, &cfg).unwrap(), cfg)
 }
 
 /// Each scheme's initial loss on `split` through the backend `open` builds.
@@ -104,7 +104,7 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_parameters() {
     // A finite blow-up is applied like any step, so the trainer is at or past the first bad step.
     assert!(t.step >= step && t.history.len() as u64 == t.step, "bad step {step}, trainer at {}", t.step);
     assert!(err.to_string().contains("lower the learning rate"));
-    assert_eq!(t.restore().unwrap(), Some(0));
+    assert_eq!(t.restore(None).unwrap(), Some(0));
     assert_eq!((t.step, t.history.len()), (0, 0));
     assert_eq!(block_on(t.evaluate(SplitName::Dev)).unwrap(), start, "back at the checkpoint");
 }
@@ -120,7 +120,7 @@ fn restore_in_a_resumed_run_cuts_the_history_at_the_checkpoint() {
     let params = block_on(t.backend.params()).unwrap();
     block_on(t.run(20)).unwrap();
     assert_eq!((t.first_step(), t.history.len()), (1000, 50));
-    assert_eq!(t.restore().unwrap(), Some(1030));
+    assert_eq!(t.restore(None).unwrap(), Some(1030));
     assert_eq!((t.step, &t.history), (1030, &kept));
     assert_eq!(t.last_good(), Some((1030, &params)));
     assert_eq!(block_on(t.backend.params()).unwrap(), params);
@@ -133,13 +133,7 @@ fn weights_round_trip_through_a_backend() {
     let cfg = TrainConfig { steps: 100, optimizer: Optimizer::Adam, lr: 0.01, ..TrainConfig::default() };
     let mut t = trainer(&data, &m, cfg.clone());
     block_on(t.run(100)).unwrap();
-    let ck = Checkpoint {
-        params: block_on(t.backend.params()).unwrap(),
-        vocab: data.vocab.clone(),
-        train: Some(cfg.clone()),
-        step: t.step,
-        opt: block_on(t.backend.opt_state()).unwrap(),
-    };
+    let ck = block_on(t.save(&data)).unwrap();
     let loaded = weights::load(&weights::save(&ck).unwrap()).unwrap();
     assert_eq!(loaded, ck);
     let mut fresh = trainer(&data, &m, cfg);

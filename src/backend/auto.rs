@@ -9,13 +9,12 @@
 //!   the faster one trains. Both train the same batches (`rng::batch_index` hashes
 //!   the step), so the choice never changes the numbers, only the time.
 //!
-//! Callers time the backends (the CLI with [`measure`], the page's worker with
-//! its bench helper) and ask [`decide`] for the choice and the plain sentence.
+//! Callers time the backends (the CLI with [`crate::session::Session::measure`],
+//! the page's worker with its bench helper) and ask [`decide`] for the choice and the plain sentence.
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendKind};
-use crate::Result;
+use crate::backend::BackendKind;
 
 /// The whole calibration's time, both backends together, warm-up excluded.
 pub const BUDGET_SECONDS: f64 = 1.5;
@@ -132,29 +131,6 @@ fn capitalised(s: &str) -> String {
     chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }
 
-/// Steps per second of `backend` over about `seconds` of training (the steps it
-/// ran, as `makemore bench` counts them), after
-/// [`WARMUP_STEPS`] untimed steps, at learning rate `lr`. `now` reads a clock in
-/// seconds (natively `Instant`, in a browser `performance.now()`). The backend
-/// is scratch: its parameters have moved, so train the real run on a fresh one.
-pub async fn measure<B: Backend>(backend: &mut B, lr: f32, seconds: f64, now: impl Fn() -> f64) -> Result<f64> {
-    let mut step = 0;
-    backend.train(step, &vec![lr; WARMUP_STEPS as usize]).await?;
-    step += WARMUP_STEPS;
-    let (started, mut timed, mut chunk) = (now(), 0u64, 1u64);
-    while now() - started < seconds {
-        let t0 = now();
-        // The steps train ran: fewer than the chunk when a loss stopped being finite.
-        let ran = backend.train(step, &vec![lr; chunk as usize]).await?.len() as u64;
-        step += ran;
-        timed += ran;
-        // Chunks of about a tenth of the time, at most twice the last.
-        let rate = ran.max(1) as f64 / (now() - t0).max(1e-6);
-        chunk = ((rate * seconds / 10.0) as u64).clamp(1, chunk * 2);
-    }
-    Ok(timed as f64 / (now() - started).max(1e-9))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,62 +182,5 @@ mod tests {
         assert_eq!(f, Found::Chosen { backend: BackendKind::Cpu, adapter: None });
         assert_eq!(grouped(1234567.4), "1,234,567");
         assert_eq!(grouped(999.6), "1,000");
-    }
-
-    /// A backend on a fake clock: each of the first `WARMUP_STEPS` steps takes
-    /// 10 s (a pipeline compile), every later one 1 ms. After the warm-up a call
-    /// runs at most `most` steps, as `train` stops at a non-finite loss.
-    struct Slow<'a> {
-        clock: &'a std::cell::Cell<f64>,
-        steps: u64,
-        most: usize,
-    }
-
-    impl Backend for Slow<'_> {
-        fn kind(&self) -> BackendKind {
-            BackendKind::Gpu
-        }
-        async fn train(&mut self, _first: u64, lrs: &[f32]) -> Result<Vec<f32>> {
-            let ran = if self.steps < WARMUP_STEPS { lrs.len() } else { lrs.len().min(self.most) };
-            for _ in 0..ran {
-                self.steps += 1;
-                self.clock.set(self.clock.get() + if self.steps <= WARMUP_STEPS { 10.0 } else { 1e-3 });
-            }
-            Ok(vec![0.0; ran])
-        }
-        async fn evaluate(&mut self, _: crate::data::SplitName) -> Result<f32> {
-            unreachable!("measure only trains")
-        }
-        async fn params(&mut self) -> Result<crate::model::Params> {
-            unreachable!("measure only trains")
-        }
-        fn set_params(&mut self, _: &crate::model::Params) -> Result<()> {
-            unreachable!("measure only trains")
-        }
-        async fn opt_state(&mut self) -> Result<Option<crate::backend::OptState>> {
-            unreachable!("measure only trains")
-        }
-        fn set_opt_state(&mut self, _: &crate::backend::OptState) -> Result<()> {
-            unreachable!("measure only trains")
-        }
-    }
-
-    #[test]
-    fn measure_leaves_the_warm_up_out_and_keeps_to_its_time() {
-        let clock = std::cell::Cell::new(0.0);
-        let mut slow = Slow { clock: &clock, steps: 0, most: usize::MAX };
-        let rate = pollster::block_on(measure(&mut slow, 0.1, 0.5, || clock.get())).unwrap();
-        assert!((rate - 1000.0).abs() < 1.0, "{rate}");
-        // 30 s of warm-up, then about half a second (the last chunk may overrun by a tenth).
-        let timed = clock.get() - 30.0;
-        assert!((0.5..0.6).contains(&timed), "{timed}");
-    }
-
-    #[test]
-    fn measure_counts_the_steps_train_ran_not_the_chunk_asked_for() {
-        let clock = std::cell::Cell::new(0.0);
-        let mut stops = Slow { clock: &clock, steps: 0, most: 1 };
-        let rate = pollster::block_on(measure(&mut stops, 0.1, 0.5, || clock.get())).unwrap();
-        assert!((rate - 1000.0).abs() < 1.0, "{rate} steps/s, but every step took 1 ms");
     }
 }

@@ -1,4 +1,4 @@
-//! The training step behind one trait, so the loop in [`crate::train`] runs on
+//! The training step behind one trait, so a [`crate::session::Session`] runs on
 //! any device. `cpu` is the reference; `gpu` (wgpu/WGSL) must match it within
 //! float tolerance on the same batches (see `rng::batch_index`).
 
@@ -6,17 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::SplitName;
 use crate::model::Params;
+use crate::optim::OptState;
 use crate::Result;
 
 pub mod auto;
 pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-
-/// Adam's constants (PyTorch's defaults).
-pub const ADAM_BETA1: f32 = 0.9;
-pub const ADAM_BETA2: f32 = 0.999;
-pub const ADAM_EPS: f32 = 1e-8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,22 +28,6 @@ impl BackendKind {
             BackendKind::Gpu => "gpu",
         }
     }
-}
-
-/// Adam's first and second moments, flat and laid out like the parameters, and
-/// `t`, the updates they have seen. Bias correction uses `t`, not the run's step,
-/// so it restarts whenever the moments do (restore, backend switch, loading
-/// weights without optimizer state).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OptState {
-    pub m: Vec<f32>,
-    pub v: Vec<f32>,
-    pub t: u64,
-}
-
-/// Adam's bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ) for the `t`-th update (from 1).
-pub fn adam_bias_corrections(t: u64) -> (f32, f32) {
-    (1.0 - ADAM_BETA1.powf(t as f32), 1.0 - ADAM_BETA2.powf(t as f32))
 }
 
 /// Which WGSL kernels a GPU backend runs. `Software` is tuned for CPU-emulated

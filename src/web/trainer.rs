@@ -9,17 +9,18 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, BackendKind};
-use crate::config::{Init, Optimizer, TrainConfig};
+use crate::config::Init;
 use crate::data::{Dataset, SplitName};
 use crate::inspect::{inspect, Inspection};
+use crate::memory;
 use crate::model::{Params, Tensor};
 use crate::sample::{sample, sample_with, Request};
-use crate::train;
+use crate::session::Session;
 use crate::web::backend::{cpu_backend, gpu_message, open, AnyBackend};
 use crate::web::config::{parse, BackendChoice, Resolved, WebConfig};
 use crate::web::embedding::{project, Projection};
 use crate::web::to_js;
-use crate::weights::{self, Checkpoint};
+use crate::weights;
 use crate::Error;
 
 #[wasm_bindgen(start)]
@@ -63,6 +64,22 @@ fn text_bytes(text: &JsValue) -> crate::Result<Vec<u8>> {
         return Ok(Uint8Array::new(buffer).to_vec());
     }
     Err(Error::Data("pass the word list as a string, a Uint8Array or an ArrayBuffer".into()))
+}
+
+/// Refuses, before the data set or the model is built, a run that would not
+/// fit in this build's memory (see [`memory::check_page`]); `cpu`: whether it
+/// may train on the CPU. The vocabulary is at most the text's distinct
+/// characters and '.'.
+fn check_memory(text: &[u8], settings: &Resolved, cpu: bool) -> crate::Result<()> {
+    // Dataset::new refuses, with its own message, text that is too long or not UTF-8.
+    if text.len() > crate::data::MAX_TEXT_BYTES {
+        return Ok(());
+    }
+    let Ok(s) = std::str::from_utf8(text) else { return Ok(()) };
+    let vocab_size = s.chars().collect::<std::collections::BTreeSet<char>>().len() + 1;
+    let model = crate::model::ModelConfig { vocab_size, ..settings.model.clone() };
+    let threads = crate::backend::cpu::threads() as u64;
+    memory::check_page(text.len() as u64, &model, &settings.train, cpu, threads, memory::limit())
 }
 
 /// The word list as the page describes it.
@@ -128,13 +145,11 @@ struct WordReport {
 
 #[wasm_bindgen]
 pub struct Trainer {
-    run: train::Trainer<AnyBackend>,
+    run: Session<AnyBackend>,
     data: Dataset,
     settings: Resolved,
     reason: String,
     samples_drawn: u64,
-    /// Whether the last `train` stopped because the loss diverged.
-    diverged: bool,
     /// The training split's words, which `sampleWith` can leave out.
     known: HashSet<String>,
 }
@@ -162,19 +177,20 @@ impl Trainer {
 
     async fn build(text: JsValue, config: JsValue, device: Option<BackendChoice>) -> crate::Result<Trainer> {
         let settings = read_config(config)?.resolve()?;
-        let data = Dataset::new(&text_bytes(&text)?, settings.model.block_size, settings.train.split_seed)?;
+        let text = text_bytes(&text)?;
+        check_memory(&text, &settings, device.unwrap_or(settings.backend) != BackendChoice::Webgpu)?;
+        let data = Dataset::new(&text, settings.model.block_size, settings.train.split_seed)?;
         let settings = settings.with_vocab(data.vocab.len())?;
         let params = Params::init(&settings.model, settings.train.init, settings.train.seed)?;
         let choice = device.unwrap_or(settings.backend);
         let opened = open(choice, settings.kernels, &data, params.clone(), &settings.train).await?;
-        let mut run = train::Trainer::new(opened.backend, settings.train.clone());
+        let mut run = Session::new(opened.backend, settings.train.clone());
         run.keep(params);
         Ok(Trainer {
             run,
             settings,
             reason: opened.reason,
             samples_drawn: 0,
-            diverged: false,
             known: data.train_words().iter().cloned().collect(),
             data,
         })
@@ -186,9 +202,7 @@ impl Trainer {
     /// the CPU, and `backend()` and `backendReason()` say so. If the loss diverges,
     /// the error says so and `diverged()` is true until `restoreCheckpoint()`.
     pub async fn train(&mut self, steps: u32) -> Result<f32, JsError> {
-        let result = self.run.run(steps as u64).await.map(|_| ());
-        self.diverged = matches!(result, Err(Error::Diverged { .. }));
-        if let Err(e) = result {
+        if let Err(e) = self.run.run(steps as u64).await {
             match e {
                 Error::Gpu(_) if self.run.backend.kind() == BackendKind::Gpu => self.continue_on_cpu(&e)?,
                 e => return Err(e.into()),
@@ -199,8 +213,8 @@ impl Trainer {
 
     fn continue_on_cpu(&mut self, lost: &Error) -> crate::Result<()> {
         let (_, params) = self.run.last_good().ok_or_else(|| Error::Gpu(gpu_message(lost)))?;
-        self.run.backend = cpu_backend(&self.data, params.clone(), &self.run.cfg)?;
-        let step = self.run.restore()?.unwrap_or_default();
+        let cpu = cpu_backend(&self.data, params.clone(), &self.run.cfg)?;
+        let step = self.run.continue_on(cpu)?;
         // What happened, without the advice for other callers after the "; ".
         let what = gpu_message(lost);
         let what = what.split("; ").next().unwrap_or_default();
@@ -216,7 +230,7 @@ impl Trainer {
 
     /// Whether the last `train` stopped because the loss diverged.
     pub fn diverged(&self) -> bool {
-        self.diverged
+        self.run.diverged()
     }
 
     /// The step of the last good checkpoint: the start, the last evaluation or
@@ -231,18 +245,14 @@ impl Trainer {
     /// with `setLr` and train on.
     #[wasm_bindgen(js_name = restoreCheckpoint)]
     pub fn restore_checkpoint(&mut self) -> Result<f64, JsError> {
-        let step = self.run.restore()?.unwrap_or(self.run.step);
-        self.diverged = false;
-        Ok(step as f64)
+        Ok(self.run.restore(None)?.unwrap_or(self.run.step) as f64)
     }
 
     /// Changes the base learning rate (the schedule still applies to it).
     #[wasm_bindgen(js_name = setLr)]
     pub fn set_lr(&mut self, lr: f32) -> Result<(), JsError> {
-        let train = TrainConfig { lr, ..self.run.cfg.clone() };
-        train.validate()?;
-        self.run.cfg = train.clone();
-        self.settings.train = train;
+        self.run.set_lr(lr)?;
+        self.settings.train = self.run.cfg.clone();
         Ok(())
     }
 
@@ -336,56 +346,21 @@ impl Trainer {
     }
 
     /// The model as a safetensors file: parameters, optimizer state, settings,
-    /// vocabulary and step count.
+    /// vocabulary, step count, loss history and the word list's identity;
+    /// enough to resume the run exactly.
     #[wasm_bindgen(js_name = exportWeights)]
     pub async fn export_weights(&mut self) -> Result<Vec<u8>, JsError> {
-        let ck = Checkpoint {
-            params: self.run.backend.params().await?,
-            vocab: self.data.vocab.clone(),
-            train: Some(self.run.cfg.clone()),
-            step: self.run.step,
-            opt: self.run.backend.opt_state().await?,
-        };
+        let ck = self.run.save(&self.data).await?;
         Ok(weights::save(&ck)?)
     }
 
     /// Replaces the model with one saved by `exportWeights` for the same word
-    /// list and model shape (see `weightsConfig`). On any error the current
-    /// model is left as it was.
+    /// list and model shape (see `weightsConfig`), with its step and loss history
+    /// (`lossesSince` returns them). Refuses weights trained on another word list.
+    /// On any error the current model is left as it was.
     #[wasm_bindgen(js_name = importWeights)]
     pub fn import_weights(&mut self, bytes: &[u8]) -> Result<(), JsError> {
-        let ck = weights::load(bytes)?;
-        if ck.vocab != self.data.vocab {
-            return Err(Error::Weights(format!(
-                "the weights were trained on the characters {:?}, but this word list has {:?}; \
-                 load the word list they were trained on first",
-                ck.vocab.as_string(),
-                self.data.vocab.as_string()
-            ))
-            .into());
-        }
-        if ck.params.cfg != self.settings.model {
-            let shape = |m: &crate::model::ModelConfig| {
-                format!(
-                    "block_size {}, n_embd {}, n_hidden {}, direct {}",
-                    m.block_size, m.n_embd, m.n_hidden, m.direct
-                )
-            };
-            return Err(Error::Weights(format!(
-                "the weights are for a model with {}, but this one has {}; use the settings stored in the file",
-                shape(&ck.params.cfg),
-                shape(&self.settings.model)
-            ))
-            .into());
-        }
-        self.run.backend.set_params(&ck.params)?;
-        if let (Some(opt), true) = (&ck.opt, self.run.cfg.optimizer != Optimizer::Sgd) {
-            self.run.backend.set_opt_state(opt)?;
-        }
-        self.run.step = ck.step;
-        self.run.history.clear();
-        self.run.keep(ck.params);
-        Ok(())
+        Ok(self.run.load(weights::load(bytes)?, &self.data)?)
     }
 
     /// "webgpu" or "cpu".

@@ -6,11 +6,12 @@
 //! only grow, so after the first step of a run no step allocates, whichever
 //! thread picks up which shard.
 
-use crate::backend::{adam_bias_corrections, Backend, BackendKind, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
+use crate::backend::{Backend, BackendKind};
 use crate::config::{Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
 use crate::model::ModelConfig;
 use crate::model::{Params, Tensor};
+use crate::optim::{adam_bias_corrections, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 use crate::rng::{batch_index, batch_key};
 use crate::{Error, Result};
 
@@ -315,7 +316,8 @@ fn for_shards(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> f64 + Sync 
     shards.iter_mut().enumerate().map(|(i, s)| f(i, s)).sum()
 }
 
-fn threads() -> usize {
+/// The threads a CPU backend shards a batch over.
+pub fn threads() -> usize {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     return rayon::current_num_threads();
     #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]

@@ -47,13 +47,12 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::{BindGroup, Buffer, BufferUsages, ComputePass, Device, Queue};
 
-use crate::backend::{
-    adam_bias_corrections, Backend, BackendKind, KernelSet, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
-};
+use crate::backend::{Backend, BackendKind, KernelSet};
 use crate::config::{Optimizer, TrainConfig};
 use crate::data::{Dataset, Split, SplitName};
 use crate::model::ModelConfig;
 use crate::model::{Params, Tensor};
+use crate::optim::{adam_bias_corrections, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 use crate::rng::batch_key;
 use crate::{Error, Result};
 

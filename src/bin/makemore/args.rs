@@ -99,7 +99,7 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     init: Option<Init>,
     #[arg(long, value_name = "steps", allow_negative_numbers = true)]
-    steps: Option<u64>,
+    pub(crate) steps: Option<u64>,
     #[arg(long, value_name = "lr", allow_negative_numbers = true)]
     lr: Option<f32>,
     /// none | STEP:FACTOR[,STEP:FACTOR...] | cosine[:FLOOR]
@@ -136,9 +136,15 @@ pub(crate) struct TrainArgs {
     /// With --backend auto, time both backends even on a software adapter.
     #[arg(long)]
     pub(crate) race: bool,
-    /// Write the trained model (safetensors) here.
+    /// Write the trained model (safetensors) here, with all a --resume needs.
     #[arg(long)]
     pub(crate) save: Option<PathBuf>,
+    /// Continue the run saved in FILE (by --save) to its configured steps (or
+    /// to --steps), on the word list it was trained on; the other settings come
+    /// from the file. Its steps match an uninterrupted run's bit for bit (a
+    /// cosine schedule stretches to a new --steps).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) resume: Option<PathBuf>,
     /// One JSON object per eval and a final summary on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -190,6 +196,34 @@ impl TrainArgs {
     pub(crate) fn resolve(&self, vocab_size: usize) -> Result<(ModelConfig, TrainConfig)> {
         let r = self.resolved()?.with_vocab(vocab_size)?;
         Ok((r.model, r.train))
+    }
+
+    /// The first setting flag given other than --steps and --data: a resumed
+    /// run refuses them, since its settings come from its file.
+    pub(crate) fn first_setting_given(&self) -> Option<&'static str> {
+        let m = &self.model;
+        [
+            ("--preset", m.preset.is_some()),
+            ("--block_size", m.block_size.is_some()),
+            ("--n_embd", m.n_embd.is_some()),
+            ("--n_hidden", m.n_hidden.is_some()),
+            ("--direct", m.direct.is_some()),
+            ("--batch_size", m.batch_size.is_some()),
+            ("--init", self.init.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--lr_decay", self.lr_decay.is_some()),
+            ("--optimizer", self.optimizer.is_some()),
+            ("--weight_decay", self.weight_decay.is_some()),
+            ("--l2", self.l2.is_some()),
+            ("--l2_c", self.l2_c.is_some()),
+            ("--l2_w1", self.l2_w1.is_some()),
+            ("--l2_w2", self.l2_w2.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--split_seed", self.split_seed.is_some()),
+            ("--eval_every", self.eval_every.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
     }
 
     /// The word list of --data (or the bundled names), split with --split_seed.

@@ -12,10 +12,10 @@ use makemore::backend::Backend;
 use makemore::config::{
     BenchConfig, Init, Preset, Schedule, TrainConfig, BENCH_CONFIGS, BENCH_EVAL_EVERY, BENCH_TARGETS, BENCH_TTT_PRESET,
 };
-use makemore::data::{Dataset, SplitName};
+use makemore::data::Dataset;
 use makemore::model::ModelConfig;
 use makemore::model::Params;
-use makemore::train::Trainer;
+use makemore::session::{Chunks, Session};
 use makemore::{Error, Result};
 
 #[derive(Args)]
@@ -70,18 +70,11 @@ struct Row {
     note: String,
 }
 
-/// Trains for about `seconds` after a short warm-up and returns steps/s,
-/// counting the steps `train` ran (fewer than a chunk when it stopped early on a
-/// non-finite loss).
-async fn measure<B: Backend>(backend: &mut B, seconds: f64, chunk: u64) -> Result<f64> {
-    let lrs = vec![0.01f32; chunk as usize];
-    backend.train(0, &lrs[..chunk.min(3) as usize]).await?;
-    let start = Instant::now();
-    let mut steps = 0u64;
-    while start.elapsed().as_secs_f64() < seconds {
-        steps += backend.train(steps, &lrs).await?.len() as u64;
-    }
-    Ok(steps as f64 / start.elapsed().as_secs_f64())
+/// Trains `run` for about `seconds` in chunks of `chunk` steps after a short
+/// warm-up and returns steps/s (see [`Session::measure`]).
+async fn measure<B: Backend>(run: &mut Session<B>, seconds: f64, chunk: u64) -> Result<f64> {
+    let clock = Instant::now();
+    run.measure(seconds, || clock.elapsed().as_secs_f64(), Chunks::Fixed(chunk)).await
 }
 
 fn ours(path: &str, cfg: &BenchConfig, text: &[u8], seconds: f64) -> Result<Row> {
@@ -92,7 +85,8 @@ fn ours(path: &str, cfg: &BenchConfig, text: &[u8], seconds: f64) -> Result<Row>
     let params = Params::init(&m, Init::SmallOutput, 42)?;
     let chunk = (200_000 / cfg.batch_size as u64).clamp(1, 100);
     let cpu = || -> Result<Row> {
-        let sps = pollster::block_on(measure(&mut CpuBackend::new(&data, params.clone(), &t)?, seconds, chunk))?;
+        let mut run = Session::new(CpuBackend::new(&data, params.clone(), &t)?, t.clone());
+        let sps = pollster::block_on(measure(&mut run, seconds, chunk))?;
         let threads = rayon::current_num_threads();
         Ok(Row { steps_per_sec: sps, note: format!("native, {threads} thread{}", if threads > 1 { "s" } else { "" }) })
     };
@@ -117,8 +111,9 @@ fn one_thread<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
 /// many empty-kernel dispatches as `chunk` steps make, in one submission, against
 /// the time of those steps.
 async fn gpu(data: &Dataset, params: Params, t: &TrainConfig, seconds: f64, chunk: u64) -> Result<Row> {
-    let mut g = GpuBackend::new(data, params, t).await?;
-    let sps = measure(&mut g, seconds, chunk).await?;
+    let mut run = Session::new(GpuBackend::new(data, params, t).await?, t.clone());
+    let sps = measure(&mut run, seconds, chunk).await?;
+    let g = &mut run.backend;
     let reps = (seconds * sps / chunk as f64).ceil().max(1.0) as u64;
     let start = Instant::now();
     for _ in 0..reps {
@@ -413,14 +408,17 @@ fn torch_ttt_args(p: &Preset, limit: f64) -> Result<Vec<String>> {
     Ok(all)
 }
 
-/// E01 natively on `path`, evaluating dev every EVAL_EVERY steps.
+/// E01 natively on `path`, evaluating dev every EVAL_EVERY steps (each
+/// evaluation also checkpoints, as in any run).
 async fn native_ttt<B: Backend>(backend: B, cfg: TrainConfig, limit: f64, note: String) -> Result<Reached> {
-    let mut t = Trainer::new(backend, cfg);
+    let mut t = Session::new(backend, TrainConfig { eval_every: EVAL_EVERY, ..cfg });
     let start = Instant::now();
     let (mut at, mut dev) = (Vec::new(), f32::INFINITY);
     while at.len() < TARGETS.len() && !t.done() && start.elapsed().as_secs_f64() < limit {
-        t.run(EVAL_EVERY).await?;
-        dev = t.evaluate(SplitName::Dev).await?;
+        if !t.run_until_eval().await? {
+            continue;
+        }
+        dev = t.eval_point().await?.dev;
         while at.len() < TARGETS.len() && dev < TARGETS[at.len()] {
             at.push((start.elapsed().as_secs_f64(), t.step));
         }
@@ -525,7 +523,9 @@ fn time_to_target(args: &BenchArgs, text: &[u8], file: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use makemore::backend::{BackendKind, OptState};
+    use makemore::backend::BackendKind;
+    use makemore::data::SplitName;
+    use makemore::optim::OptState;
 
     /// Runs at most `per_call` steps of each chunk, as `train` does when a loss
     /// turns non-finite, and counts the steps it ran.
@@ -564,14 +564,14 @@ mod tests {
 
     #[test]
     fn measure_counts_the_steps_train_ran_not_the_chunks_asked_for() {
-        let mut b = StopsEarly { per_call: 2, ran: 0 };
+        let mut run = Session::new(StopsEarly { per_call: 2, ran: 0 }, TrainConfig::default());
         let seconds = 0.05;
         let start = Instant::now();
-        let sps = pollster::block_on(measure(&mut b, seconds, 50)).unwrap();
+        let sps = pollster::block_on(measure(&mut run, seconds, 50)).unwrap();
         let elapsed = start.elapsed().as_secs_f64();
-        // b.ran includes the warm-up's 2 steps, which the rate leaves out; the
+        // ran includes the warm-up's 2 steps, which the rate leaves out; the
         // measured interval is within [seconds, elapsed].
-        let timed = (b.ran - 2) as f64;
+        let timed = (run.backend.ran - 2) as f64;
         assert!(
             sps <= timed / seconds && sps >= timed / elapsed,
             "{sps:.0} steps/s, but {timed} steps ran in {seconds}–{elapsed:.3} s"

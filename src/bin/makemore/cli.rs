@@ -18,7 +18,7 @@ use makemore::diagnostics::{saturation, Probe, PROBE_ROWS, SATURATED};
 use makemore::inspect::inspect;
 use makemore::model::Params;
 use makemore::sample::{sample, sample_with, Request};
-use makemore::train::Trainer;
+use makemore::session::{Chunks, Session};
 use makemore::weights::{self, Checkpoint};
 use makemore::{Error, Result};
 
@@ -118,14 +118,42 @@ fn progress_bar(steps: u64, hidden: bool) -> ProgressBar {
     pb
 }
 
+/// The data set, settings and starting parameters of a run: fresh from the
+/// flags, or the saved run of --resume with the position to go on from.
+fn run_start(args: &TrainArgs) -> Result<(Dataset, TrainConfig, Params, Option<Checkpoint>)> {
+    let Some(path) = &args.resume else {
+        let data = args.dataset()?;
+        let (mcfg, tcfg) = args.resolve(data.vocab.len())?;
+        let params = Params::init(&mcfg, tcfg.init, tcfg.seed)?;
+        return Ok((data, tcfg, params, None));
+    };
+    if let Some(flag) = args.first_setting_given() {
+        return Err(Error::config(
+            "resume",
+            format!("a resumed run keeps the settings saved in {}; leave out {flag}", path.display()),
+        ));
+    }
+    let ck = load_model(path)?;
+    let mut tcfg = ck.train.clone().ok_or_else(|| {
+        Error::Weights(format!(
+            "{} holds no training settings, so its run cannot be resumed; train a new model with --save",
+            path.display()
+        ))
+    })?;
+    tcfg.steps = args.steps.unwrap_or(tcfg.steps);
+    tcfg.validate()?;
+    let data = Dataset::new(&read_data(args.data.as_deref())?, ck.params.cfg.block_size, tcfg.split_seed)?;
+    ck.check_fits(&data, None)?;
+    Ok((data, tcfg, ck.params.clone(), Some(ck)))
+}
+
 async fn train_cmd(args: &TrainArgs) -> Result<()> {
-    let data = args.dataset()?;
-    let (mcfg, tcfg) = args.resolve(data.vocab.len())?;
-    let params = Params::init(&mcfg, tcfg.init, tcfg.seed)?;
+    let (data, tcfg, params, resume) = run_start(args)?;
     let gpu = || GpuBackend::open(&data, params.clone(), &tcfg, args.kernels);
+    let cpu = || CpuBackend::new(&data, params.clone(), &tcfg);
     match args.backend.as_str() {
-        "cpu" => run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg, None).await,
-        "gpu" => run_training(args, &data, gpu().await?, tcfg, None).await,
+        "cpu" => run_training(args, &data, Session::new(cpu()?, tcfg.clone()), resume, None).await,
+        "gpu" => run_training(args, &data, Session::new(gpu().await?, tcfg.clone()), resume, None).await,
         "auto" => {
             let (decision, found, details) = auto_choice(args, &data, &params, &tcfg).await?;
             if !args.json {
@@ -134,12 +162,15 @@ async fn train_cmd(args: &TrainArgs) -> Result<()> {
                     eprintln!("  {line}");
                 }
             }
-            let calibration =
-                json!({"found": found, "choice": decision.backend, "summary": decision.summary, "details": details});
+            let calibration = Some(
+                json!({"found": found, "choice": decision.backend, "summary": decision.summary, "details": details}),
+            );
             match decision.backend {
-                BackendKind::Gpu => run_training(args, &data, gpu().await?, tcfg, Some(calibration)).await,
+                BackendKind::Gpu => {
+                    run_training(args, &data, Session::new(gpu().await?, tcfg.clone()), resume, calibration).await
+                }
                 BackendKind::Cpu => {
-                    run_training(args, &data, CpuBackend::new(&data, params, &tcfg)?, tcfg, Some(calibration)).await
+                    run_training(args, &data, Session::new(cpu()?, tcfg.clone()), resume, calibration).await
                 }
             }
         }
@@ -161,14 +192,14 @@ async fn auto_choice(
         Ok(gpu) if gpu.adapter().software && !args.race => {
             (Found::Software { adapter: gpu.adapter().name.clone() }, None)
         }
-        Ok(mut gpu) => {
+        Ok(gpu) => {
             let adapter = gpu.adapter().name.clone();
             let clock = Instant::now();
             let now = || clock.elapsed().as_secs_f64();
             let each = auto::BUDGET_SECONDS / 2.0;
-            let mut cpu = CpuBackend::new(data, params.clone(), cfg)?;
-            let cpu_rate = auto::measure(&mut cpu, cfg.lr, each, now).await?;
-            match auto::measure(&mut gpu, cfg.lr, each, now).await {
+            let mut cpu = Session::new(CpuBackend::new(data, params.clone(), cfg)?, cfg.clone());
+            let cpu_rate = cpu.measure(each, now, Chunks::Adaptive).await?;
+            match Session::new(gpu, cfg.clone()).measure(each, now, Chunks::Adaptive).await {
                 Ok(gpu_rate) => (Found::Measured { adapter, rates: Rates { cpu: cpu_rate, gpu: gpu_rate } }, None),
                 Err(e) => (Found::Broken { adapter }, Some(e.to_string())),
             }
@@ -177,11 +208,13 @@ async fn auto_choice(
     Ok((auto::decide(&found, threads, "GPU"), found, details))
 }
 
+/// Trains `tr` (fresh, or from `resume`) to its configured steps, printing each
+/// evaluation, and reports; with --save, writes all a --resume needs.
 async fn run_training<B: Backend>(
     args: &TrainArgs,
     data: &Dataset,
-    backend: B,
-    cfg: TrainConfig,
+    mut tr: Session<B>,
+    resume: Option<Checkpoint>,
     calibration: Option<serde_json::Value>,
 ) -> Result<()> {
     let out = |v: serde_json::Value| {
@@ -189,13 +222,16 @@ async fn run_training<B: Backend>(
             println!("{v}");
         }
     };
-    let mut tr = Trainer::new(backend, cfg.clone());
+    let cfg = tr.cfg.clone();
+    if let Some(ck) = resume {
+        tr.load(ck, data)?;
+    }
     let uniform = (data.vocab.len() as f32).ln();
     let initial = tr.evaluate(SplitName::Train).await?;
     let probe = Probe::first(&data.train, PROBE_ROWS);
     let start_params = tr.backend.params().await?;
     let saturated_init = saturation(&start_params, &probe);
-    let mcfg = start_params.cfg;
+    let mcfg = &start_params.cfg;
     if !args.json {
         eprintln!(
             "data: {} words, vocabulary {} {:?}; examples train {} dev {} test {}",
@@ -212,70 +248,64 @@ async fn run_training<B: Backend>(
             mcfg.n_embd,
             mcfg.n_hidden,
             mcfg.direct,
-            makemore::model::Layout::new(&mcfg).total,
+            makemore::model::Layout::new(mcfg).total,
             tr.backend.kind().name()
         );
+        if tr.step > 0 {
+            eprintln!("resumed at step {} of {}", tr.step, cfg.steps);
+        }
         eprintln!("initial loss {initial:.4} (uniform -ln(1/V) = {uniform:.4})");
     }
     out(json!({"event": "init", "initial_loss": initial, "uniform_loss": uniform}));
-    tr.checkpoint().await?;
+    tr.keep(start_params);
     let pb = progress_bar(cfg.steps, args.json);
-    let start = Instant::now();
+    pb.set_position(tr.step);
+    let (start, first_step) = (Instant::now(), tr.step);
     let mut train_secs = 0.0;
-    let chunk = match tr.backend.kind() {
-        BackendKind::Cpu => 50,
-        BackendKind::Gpu => 500,
-    };
     let mut diverged = None;
     while !tr.done() {
-        let eval_every = if cfg.eval_every == 0 { cfg.steps } else { cfg.eval_every };
-        let next_eval = ((tr.step / eval_every) + 1) * eval_every;
         let t0 = Instant::now();
-        let res = tr.run(chunk.min(next_eval - tr.step)).await.map(|_| ());
+        let due = tr.run_until_eval().await;
         train_secs += t0.elapsed().as_secs_f64();
         pb.set_position(tr.step);
         pb.set_message(format!("loss {:.4}", tr.recent_loss(200).unwrap_or(f32::NAN)));
-        if let Err(e) = res {
-            if let Some(step) = tr.restore()? {
-                pb.suspend(|| eprintln!("{e}\nwent back to the checkpoint at step {step}"));
-            }
-            diverged = Some(e);
-            break;
-        }
-        if tr.step.is_multiple_of(eval_every) || tr.done() {
-            let dev = tr.evaluate(SplitName::Dev).await?;
-            tr.checkpoint().await?;
-            let names = sample(&tr.backend.params().await?, &data.vocab, args.samples, 1.0, cfg.seed + tr.step)?;
-            let train_loss = tr.recent_loss(eval_every.min(1000) as usize).unwrap_or(f32::NAN);
-            pb.suspend(|| {
-                if !args.json {
-                    eprintln!(
-                        "step {:>7}  train(batch) {train_loss:.4}  dev {dev:.4}  lr {:.5}  {}",
-                        tr.step,
-                        cfg.lr_at(tr.step - 1),
-                        names.join(" ")
-                    );
+        match due {
+            Err(e) => {
+                if let Some(step) = tr.restore(None)? {
+                    pb.suspend(|| eprintln!("{e}\nwent back to the checkpoint at step {step}"));
                 }
-            });
-            out(
-                json!({"event": "eval", "step": tr.step, "batch_loss": train_loss, "dev_loss": dev, "lr": cfg.lr_at(tr.step - 1), "samples": names}),
-            );
+                diverged = Some(e);
+                break;
+            }
+            Ok(false) => {}
+            Ok(true) => {
+                let ev = tr.eval_point().await?;
+                let names = sample(&tr.backend.params().await?, &data.vocab, args.samples, 1.0, cfg.seed + ev.step)?;
+                pb.suspend(|| {
+                    if !args.json {
+                        eprintln!(
+                            "step {:>7}  train(batch) {:.4}  dev {:.4}  lr {:.5}  {}",
+                            ev.step,
+                            ev.batch_loss,
+                            ev.dev,
+                            ev.lr,
+                            names.join(" ")
+                        );
+                    }
+                });
+                out(json!({"event": "eval", "step": ev.step, "batch_loss": ev.batch_loss, "dev_loss": ev.dev,
+                           "lr": ev.lr, "samples": names}));
+            }
         }
     }
     pb.finish_and_clear();
     let losses = tr.evaluate_all().await?;
     let saturated = saturation(&tr.backend.params().await?, &probe);
     let seconds = start.elapsed().as_secs_f64();
-    let ex_per_sec = if train_secs > 0.0 { (tr.step as f64 * cfg.batch_size as f64) / train_secs } else { 0.0 };
+    let trained = tr.step.saturating_sub(first_step);
+    let ex_per_sec = if train_secs > 0.0 { (trained as f64 * cfg.batch_size as f64) / train_secs } else { 0.0 };
     if let Some(path) = &args.save {
-        let ck = Checkpoint {
-            params: tr.backend.params().await?,
-            vocab: data.vocab.clone(),
-            train: Some(cfg.clone()),
-            step: tr.step,
-            opt: tr.backend.opt_state().await?,
-        };
-        std::fs::write(path, weights::save(&ck)?)
+        std::fs::write(path, weights::save(&tr.save(data).await?)?)
             .map_err(|e| Error::Weights(format!("cannot write {}: {e}", path.display())))?;
     }
     if args.json {
@@ -289,8 +319,8 @@ async fn run_training<B: Backend>(
     } else {
         eprintln!(
             "{} steps in {seconds:.1} s ({:.0} steps/s, {ex_per_sec:.0} examples/s)",
-            tr.step,
-            tr.step as f64 / train_secs.max(1e-9)
+            trained,
+            trained as f64 / train_secs.max(1e-9)
         );
         eprintln!(
             "saturated tanh units (|h| > {SATURATED}) on the first {} training examples: {:.1}% at the start, {:.1}% now",
