@@ -17,6 +17,7 @@ use makemore::rng::{batch_index, batch_key, Rng};
 use pollster::block_on;
 
 use gpu_support::{assert_close, gpu_with, SETS};
+use makemore::backend::gpu::plan::KernelId;
 use makemore::backend::KernelSet;
 
 const REL: f32 = 1e-4;
@@ -51,14 +52,13 @@ struct Case {
     optimizer: Optimizer,
 }
 
-/// The body runs once per kernel set.
-fn check(case: Case) {
-    for set in SETS {
-        check_set(&case, set);
-    }
+/// The body runs once per kernel set; returns, per set, whether the step ran the
+/// tiled program (matmul_tiled.wgsl).
+fn check(case: Case) -> [bool; 2] {
+    SETS.map(|set| check_set(&case, set))
 }
 
-fn check_set(case: &Case, set: KernelSet) {
+fn check_set(case: &Case, set: KernelSet) -> bool {
     let data = Dataset::new(words(case.letters, 600, case.t as u64).as_bytes(), case.t, 42).unwrap();
     let m = ModelConfig {
         vocab_size: data.vocab.len(),
@@ -201,6 +201,7 @@ fn check_set(case: &Case, set: KernelSet) {
     let (mut m1, mut m2) = moments.map_or((Vec::new(), Vec::new()), |s| (s.m, s.v));
     optimizer_step(&cfg, &mut updated, &grads, &mut m1, &mut m2, lr, step + 1);
     assert_close(&format!("{set:?} optimizer"), &tr.params, &updated, REL);
+    g.train_plan().iter().any(|p| matches!(p.kernel, KernelId::Tiled(_)))
 }
 
 #[test]
@@ -224,5 +225,8 @@ fn kernels_match_cpu_wide_adam() {
 fn kernels_match_cpu_split_k() {
     // 1100 rows split every weight gradient's K four ways (reduce.wgsl adds the
     // partials); 2200 positions make three chunks of the embedding backward.
-    check(Case { t: 2, e: 6, h: 40, letters: 20, batch: 1100, direct: true, optimizer: Optimizer::Adam });
+    // On a software adapter the hardware set tiles its matmuls from 1024 rows
+    // (tuning::SOFTWARE), so this case also holds the tiled program to the CPU.
+    let tiled = check(Case { t: 2, e: 6, h: 40, letters: 20, batch: 1100, direct: true, optimizer: Optimizer::Adam });
+    assert_eq!(tiled, [false, true]);
 }

@@ -58,9 +58,12 @@ use crate::{Error, Result};
 
 mod buffers;
 pub mod device;
+#[cfg(feature = "test-hooks")]
+pub mod hooks;
 pub mod kernels;
 pub mod plan;
 mod readback;
+pub mod tuning;
 
 pub use buffers::live_buffers;
 use buffers::{res, Act, Acts, Alloc, Owned};
@@ -68,6 +71,7 @@ use device::{check_limits, choose_kernels, max_binding, too_big, Scopes};
 pub use device::{request_device, AdapterSummary};
 use kernels::*;
 use plan::{BindId, KernelId, Mode, Pass, Shapes};
+use tuning::Tuning;
 
 /// Steps (or evaluation tiles) encoded into one submission.
 const CHUNK: usize = 1024;
@@ -90,23 +94,6 @@ struct Work {
     losses: Buffer,
     status: Buffer,
     staging: Buffer,
-}
-
-/// Everything one training step computed, read back so tests can hold each kernel
-/// against its CPU reference. `grads` are the raw gradients (the L2 terms are added
-/// inside the optimizer kernel); `params` are the parameters after the update.
-pub struct StepTrace {
-    pub loss: f32,
-    pub xb: Vec<u32>,
-    pub yb: Vec<u32>,
-    pub emb: Vec<f32>,
-    pub h: Vec<f32>,
-    pub dlogits: Vec<f32>,
-    pub rowloss: Vec<f32>,
-    pub dpre: Vec<f32>,
-    pub demb: Vec<f32>,
-    pub grads: Vec<f32>,
-    pub params: Vec<f32>,
 }
 
 pub struct GpuBackend {
@@ -192,15 +179,18 @@ impl GpuBackend {
         #[cfg(target_arch = "wasm32")]
         adapter.add_browser_info().await;
         let kernel_set = choose_kernels(&adapter, kernels)?;
-        let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set)?;
+        let tuning = Tuning::for_adapter(&adapter);
+        let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set, &tuning)?;
         let lost = Arc::new(Mutex::new(None));
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             *flag.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
-        let shapes = Shapes::new(&m, cfg, device.limits().max_compute_workgroups_per_dimension);
+        let shapes = Shapes::new(&m, cfg, device.limits().max_compute_workgroups_per_dimension, tuning);
+        let hardware = kernel_set == KernelSet::Hardware;
+        let tiled = hardware && shapes.tiled(cfg.batch_size as u32);
         let scopes = Scopes::push(&device);
-        let kernels = Kernels::new(&device, kernel_set == KernelSet::Hardware);
+        let kernels = Kernels::new(&device, hardware, tiled.then_some(&tuning));
         let built = Self::build(&device, &kernels, &shapes, kernel_set, data, &params, cfg, eval_rows);
         scopes.pop("building the GPU model").await?;
         let Built { work, owned, splits, step_bind, binds } = built?;
@@ -285,23 +275,43 @@ impl GpuBackend {
         let splits = match (set, &k.hw, &w.acts.arena) {
             (KernelSet::Hardware, Some(hw), Some((arena_buf, regions))) => {
                 // parts: [0] the L2 term, loss partials at 64, gradient partials after them.
-                let n_splits = shapes.hw_splits(cfg.batch_size as u32);
+                let batch = cfg.batch_size as u32;
+                let n_splits = shapes.hw_splits(batch);
                 let loss_parts = 64u32;
                 let grad_parts = (loss_parts + n_splits).next_multiple_of(64);
-                let part_len = if n_splits > 1 { grad_parts as usize + n_splits as usize * n_params } else { 1 };
+                let split = n_splits > 1 || hw.tiled.is_some();
+                let part_len = if split { grad_parts as usize + n_splits as usize * n_params } else { 1 };
                 if part_len as u64 * 4 > max {
                     return Err(too_many_partials(part_len as u64 * 4, max));
                 }
                 let parts = a.storage("partials", part_len * 4);
                 let arena = Arena {
-                    split_rows: shapes.hw_split_rows(),
+                    split_rows: shapes.hw_split_rows(batch),
                     splits: n_splits,
                     groups: shapes.hw_param_groups(),
                     loss_parts,
                     grad_parts,
+                    c_groups: shapes.hw_c_groups(),
                     ..*regions
                 };
                 let arena_u = a.init("arena", bytemuck::bytes_of(&arena), BufferUsages::UNIFORM);
+                if let Some(tiled) = &hw.tiled {
+                    // The tiled program's matmuls: one `Tiled` uniform each, in one buffer.
+                    let (forward, backward) = plan::mats(shapes);
+                    let stride = STEP_STRIDE as usize;
+                    let specs: Vec<_> = forward.into_iter().chain(backward).collect();
+                    let mut bytes = vec![0u8; specs.len() * stride];
+                    for (i, spec) in specs.iter().enumerate() {
+                        let t = Tiled::from_spec(spec, &arena, shapes.n_params, arena.split_rows);
+                        bytes[i * stride..][..std::mem::size_of::<Tiled>()].copy_from_slice(bytemuck::bytes_of(&t));
+                    }
+                    let uniforms = a.init("tiled", &bytes, BufferUsages::UNIFORM);
+                    for (i, spec) in specs.iter().enumerate() {
+                        let at = uniform_at(&uniforms, (i * stride) as u64, std::mem::size_of::<Tiled>() as u64);
+                        let r = [at, res(arena_buf), res(&w.params), res(&w.params), res(&parts)];
+                        binds.insert(BindId::Tiled(i), tiled[spec.mat.epilogue as usize].bind(device, &r));
+                    }
+                }
                 binds.insert(
                     BindId::Params,
                     hw.fused.bind(
@@ -374,7 +384,7 @@ impl GpuBackend {
         let (forward, backward) = plan::mats(shapes);
         // Split passes and a chunked embedding backward write partials to `parts`,
         // and a reduce pass adds them into grads.
-        let dc_parts = dc_chunks(shapes.batch, shapes.t);
+        let dc_parts = dc_chunks(shapes.batch, shapes.t, shapes.tuning.dc_chunk);
         let dc_len = shapes.v * shapes.e;
         let mut part_len = if dc_parts > 1 { (dc_parts * dc_len) as usize } else { 0 };
         for spec in &backward {
@@ -480,6 +490,12 @@ impl GpuBackend {
             KernelId::EmbedBackward => &k.embed_backward,
             KernelId::Optim => &k.optim,
             KernelId::Rows => &hw().rows,
+            KernelId::RowsGather => &hw().gather,
+            KernelId::RowsXent => &hw().xent,
+            KernelId::Tiled(e) => {
+                &hw().tiled.as_ref().expect("the tiled matmuls are built for the tiled program's table")[e as usize]
+            }
+            KernelId::ParamsC => &hw().partial_c,
             KernelId::ParamsFused => &hw().fused,
             KernelId::ParamsPartial => &hw().partial,
             KernelId::ParamsReduce => &hw().reduce,
@@ -627,34 +643,6 @@ impl GpuBackend {
         out
     }
 
-    /// `n` values of one activation.
-    async fn read_act<T: bytemuck::Pod>(&self, act: Act, n: usize) -> Result<Vec<T>> {
-        let (buf, off) = self.work.acts.get(act);
-        self.read_buffer(buf, off, n).await
-    }
-
-    /// Runs one training step and reads back every intermediate buffer.
-    pub async fn trace_step(&mut self, step: u64, lr: f32) -> Result<StepTrace> {
-        let loss = self.train(step, &[lr]).await?[0];
-        let mc = &self.model;
-        let b = self.cfg.batch_size;
-        let (t, te, h, v) = (mc.block_size, mc.n_in(), mc.n_hidden, mc.vocab_size);
-        let n = self.n_params();
-        Ok(StepTrace {
-            loss,
-            xb: self.read_act(Act::Xb, b * t).await?,
-            yb: self.read_act(Act::Yb, b).await?,
-            emb: self.read_act(Act::Emb, b * te).await?,
-            h: self.read_act(Act::H, b * h).await?,
-            dlogits: self.read_act(Act::Logits, b * v).await?,
-            rowloss: self.read_act(Act::Rowloss, b).await?,
-            dpre: self.read_act(Act::Dh, b * h).await?,
-            demb: self.read_act(Act::Demb, b * te).await?,
-            grads: self.read_buffer(&self.work.grads, 0, n).await?,
-            params: self.read_buffer(&self.work.params, 0, n).await?,
-        })
-    }
-
     /// Submits as many empty-kernel dispatches as `steps` training steps have, in
     /// one submission, and waits for them. Timing this against [`Backend::train`]
     /// with the same `steps` gives the share of dispatch overhead.
@@ -722,8 +710,8 @@ fn dims(s: &Shapes, cfg: &TrainConfig, n_train: usize) -> Dims {
         beta2: ADAM_BETA2,
         one_minus_beta2: 1.0 - ADAM_BETA2,
         eps: ADAM_EPS,
-        dc_chunk: DC_CHUNK,
-        dc_off: if dc_chunks(s.batch, s.t) > 1 { 0 } else { s.c_off() },
+        dc_chunk: s.tuning.dc_chunk,
+        dc_off: if dc_chunks(s.batch, s.t, s.tuning.dc_chunk) > 1 { 0 } else { s.c_off() },
         _pad: 0,
     }
 }
