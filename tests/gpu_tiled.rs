@@ -64,7 +64,7 @@ fn row_pass(name: &str, rows: u32, n: u32, k: u32, a_off: u32, b_off: u32, b_t: 
     act[aux_off as usize..].iter_mut().for_each(|x| *x = x.tanh());
     // B (K, N) is W (K, N) row-major, or Wᵀ of W (N, K) row-major.
     let b = if b_t { [b_off, 1, k] } else { [b_off, n, 1] };
-    let vec4 = b_off % 4 == 0 && (if b_t { k } else { n }) % 4 == 0;
+    let vec4 = b_off.is_multiple_of(4) && (if b_t { k } else { n }).is_multiple_of(4);
     let flags = if b_t { B_ALONG_K } else { 0 } | if vec4 { B_VEC4 } else { 0 };
     let t = Tiled {
         m: 0,

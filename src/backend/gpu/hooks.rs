@@ -6,7 +6,9 @@
 use wgpu::{BufferUsages, Device, Queue};
 
 use super::buffers::{res, Act};
-use super::kernels::{bind_group_layout, dispatch, tiled_kernels, uniform_at, Slot, Step, Tiled, ROWS_K, ROWS_M};
+use super::kernels::{
+    bind_group_layout, dispatch, step_bind, tiled_kernels, uniform_at, Slot, Step, Tiled, ROWS_K, ROWS_M,
+};
 use super::readback;
 use super::tuning::Tuning;
 use super::GpuBackend;
@@ -99,11 +101,7 @@ pub async fn run_tiled(
         device,
         &[uniform_at(&uniform, 0, size(&uniform)), res(&act_buf), res(&params_buf), res(&params_buf), res(&parts_buf)],
     );
-    let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("step"),
-        layout: &step_layout,
-        entries: &[wgpu::BindGroupEntry { binding: 0, resource: uniform_at(&step_buf, 0, size(&step_buf)) }],
-    });
+    let step_bind = step_bind(device, &step_layout, &step_buf);
     let dim = |value: u32, bit: u32| if t.rows_in & bit != 0 { rows } else { value };
     let rows_out = dim(t.m, ROWS_M) + t.ones_row;
     let splits = dim(t.k, ROWS_K).div_ceil(t.split_rows).max(1);

@@ -167,7 +167,7 @@ impl Tiled {
         let b = [region(spec.bufs[1]) + m.b[0], m.b[1], m.b[2]];
         let along_k = b[1] == 1 && b[2] != 1;
         // vec4 loads need every row (or column) of B to start on a multiple of 4.
-        let vec4 = !b_act && b[0] % 4 == 0 && (if along_k { b[2] } else { b[1] }) % 4 == 0;
+        let vec4 = !b_act && b[0].is_multiple_of(4) && (if along_k { b[2] } else { b[1] }).is_multiple_of(4);
         let grad = m.rows_in & ROWS_K != 0;
         let flags = [
             (m.a[1] == 1 && m.a[2] != 1, A_ALONG_M),
@@ -261,8 +261,27 @@ impl Kernel {
             .enumerate()
             .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() })
             .collect();
-        device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &self.layout, entries: &entries })
+        bind_group(device, &wgpu::BindGroupDescriptor { label: None, layout: &self.layout, entries: &entries })
     }
+}
+
+/// The step bind group (group 1 of every kernel): the [`Step`] at a dynamic offset of `steps`.
+pub fn step_bind(device: &Device, step_layout: &BindGroupLayout, steps: &Buffer) -> BindGroup {
+    let resource = uniform_at(steps, 0, std::mem::size_of::<Step>() as u64);
+    let entries = [wgpu::BindGroupEntry { binding: 0, resource }];
+    bind_group(device, &wgpu::BindGroupDescriptor { label: Some("step"), layout: step_layout, entries: &entries })
+}
+
+/// Bind groups made in this process (test hook): a backend makes all of its own
+/// when it is built, so training and evaluation must not add any.
+#[cfg(feature = "test-hooks")]
+pub static BIND_GROUPS_MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Every bind group of the backend is made here.
+fn bind_group(device: &Device, desc: &wgpu::BindGroupDescriptor<'_>) -> BindGroup {
+    #[cfg(feature = "test-hooks")]
+    BIND_GROUPS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    device.create_bind_group(desc)
 }
 
 pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: bool) -> BindGroupLayout {
