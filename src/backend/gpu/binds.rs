@@ -202,9 +202,20 @@ impl GpuBackend {
             return Err(too_many_partials(part_len as u64 * 4, max));
         }
         let parts = a.storage("partials", part_len * 4);
+        // The table path's tables and their gradients (a placeholder without it).
+        let (tables, hidden, direct) = if shapes.table { plan::table_mats(shapes) } else { Default::default() };
+        let table_bytes = if shapes.table { plan::table_len(shapes) * 4 } else { 4 };
+        if table_bytes > max {
+            let fix = "use a batch_size below twice the vocabulary, fewer hidden units or a smaller block_size";
+            return Err(too_big("the embedding tables", table_bytes, max, fix));
+        }
+        let table_buf = a.storage("tables", table_bytes as usize);
+        let table_grads = a.storage("table gradients", table_bytes as usize);
+        let table_specs: Vec<_> = tables.into_iter().chain(hidden).chain(direct).collect();
         let stride = STEP_STRIDE as usize;
         let specs: Vec<_> = forward.into_iter().chain(backward).collect();
-        let mut uniform_bytes = vec![0u8; (2 * specs.len() + 1) * stride];
+        let n_uniforms = 2 * specs.len() + 1 + table_specs.len() + 4;
+        let mut uniform_bytes = vec![0u8; n_uniforms * stride];
         let mut next = 0;
         let mut put = |bytes: &[u8]| {
             uniform_bytes[next..][..bytes.len()].copy_from_slice(bytes);
@@ -225,6 +236,16 @@ impl GpuBackend {
         let c = shapes.c_off();
         let dc_sum = Sum { len: dc_len, parts: dc_parts, off: c, _pad: 0 };
         let dc_sum_at = put(bytemuck::bytes_of(&dc_sum));
+        let table_at: Vec<u64> = table_specs.iter().map(|spec| put(bytemuck::bytes_of(&spec.mat))).collect();
+        // The gathers and scatters: (n, where its tables start, bias, hidden).
+        let (h, v) = (shapes.h, shapes.v);
+        let direct_off = shapes.t * v * h;
+        let b1 = shapes.off(Tensor::B1);
+        let gathers =
+            [Table { n: h, off: 0, bias_off: b1, hidden: 1 }, Table { n: v, off: direct_off, ..Table::default() }]
+                .map(|tab| put(bytemuck::bytes_of(&tab)));
+        let scatters = [Table { n: h, ..Table::default() }, Table { n: v, off: direct_off, ..Table::default() }]
+            .map(|tab| put(bytemuck::bytes_of(&tab)));
         let uniforms = a.init("mats", &uniform_bytes, BufferUsages::UNIFORM);
         let mat_size = std::mem::size_of::<Mat>() as u64;
         let sum_size = std::mem::size_of::<Sum>() as u64;
@@ -238,6 +259,8 @@ impl GpuBackend {
             plan::Buf::Demb => w.acts.bind(Act::Demb),
             plan::Buf::Params => res(&w.params),
             plan::Buf::Grads => res(&w.grads),
+            plan::Buf::Tables => res(&table_buf),
+            plan::Buf::TableGrads => res(&table_grads),
         };
         for (i, (spec, (at, mat, reduce))) in specs.iter().zip(plans).enumerate() {
             let out = if reduce.is_some() { res(&parts) } else { buf(spec.bufs[3]) };
@@ -246,6 +269,33 @@ impl GpuBackend {
             if let Some(at) = reduce {
                 binds.insert(BindId::MatReduce(i), reducer(at));
             }
+        }
+        for (i, (spec, at)) in table_specs.iter().zip(table_at).enumerate() {
+            let b = |j: usize| buf(spec.bufs[j]);
+            let r = [uniform_at(&uniforms, at, mat_size), b(0), b(1), b(2), b(3)];
+            binds.insert(BindId::TableMat(i), k.matmul[spec.mat.epilogue as usize].bind(device, &r));
+        }
+        let table_size = std::mem::size_of::<Table>() as u64;
+        let table_io = [(Act::H, Act::Dh), (Act::Logits, Act::Logits)];
+        for (i, (at, (out, dout))) in gathers.into_iter().zip(table_io).enumerate() {
+            let r = [
+                res(dims_buf),
+                uniform_at(&uniforms, at, table_size),
+                w.acts.bind(Act::Xb),
+                res(&table_buf),
+                res(&w.params),
+                w.acts.bind(out),
+            ];
+            binds.insert(BindId::TableForward(i), k.table_forward.bind(device, &r));
+            let r = [
+                res(dims_buf),
+                uniform_at(&uniforms, scatters[i], table_size),
+                w.acts.bind(Act::Xb),
+                w.acts.bind(dout),
+                res(&w.params),
+                res(&table_grads),
+            ];
+            binds.insert(BindId::TableBackward(i), k.table_backward.bind(device, &r));
         }
         if dc_parts > 1 {
             binds.insert(BindId::EmbedReduce, reducer(dc_sum_at));

@@ -161,7 +161,8 @@ impl Tiled {
             Buf::Logits => arena.logits,
             Buf::Dh => arena.dh,
             Buf::Demb => arena.demb,
-            Buf::Params | Buf::Grads => 0,
+            // The tiled program has no table path.
+            Buf::Params | Buf::Grads | Buf::Tables | Buf::TableGrads => 0,
         };
         let b_act = spec.bufs[1] != Buf::Params;
         let b = [region(spec.bufs[1]) + m.b[0], m.b[1], m.b[2]];
@@ -196,6 +197,16 @@ impl Tiled {
             _pad: [0; 3],
         }
     }
+}
+
+/// `Table` in table.wgsl: one gather or scatter of the table path.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Table {
+    pub n: u32,
+    pub off: u32,
+    pub bias_off: u32,
+    pub hidden: u32,
 }
 
 /// `Sum` in reduce.wgsl: `parts` partials of `len` values, added into `off`.
@@ -326,6 +337,9 @@ pub struct Kernels {
     pub batch: Kernel,
     pub embed_forward: Kernel,
     pub embed_backward: Kernel,
+    /// The table path's gather and scatter (table.wgsl).
+    pub table_forward: Kernel,
+    pub table_backward: Kernel,
     /// One matmul pipeline per epilogue (`EPI_*`).
     pub matmul: [Kernel; 5],
     pub reduce: Kernel,
@@ -371,6 +385,8 @@ impl Kernels {
         };
         let embed = include_str!("../../../shaders/embed.wgsl");
         let embed_slots = [Uniform, Read, Read, Write];
+        let table = include_str!("../../../shaders/table.wgsl");
+        let table_slots = [Uniform, Uniform, Read, Read, Read, Write];
         Kernels {
             batch: k(
                 "batch",
@@ -380,6 +396,8 @@ impl Kernels {
             ),
             embed_forward: k("embed_forward", embed, "forward", &embed_slots),
             embed_backward: k("embed_backward", embed, "backward", &embed_slots),
+            table_forward: k("table_forward", table, "forward", &table_slots),
+            table_backward: k("table_backward", table, "backward", &table_slots),
             matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
             reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
             xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),

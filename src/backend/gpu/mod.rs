@@ -236,6 +236,8 @@ impl GpuBackend {
             KernelId::Xent => &k.xent,
             KernelId::Loss => &k.loss,
             KernelId::EmbedBackward => &k.embed_backward,
+            KernelId::TableForward => &k.table_forward,
+            KernelId::TableBackward => &k.table_backward,
             KernelId::Optim => &k.optim,
             KernelId::Rows => &hw().rows,
             KernelId::RowsGather => &hw().gather,

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::kernels::*;
 use super::tuning::{Tuning, TILED_WG, TILE_K};
+use crate::backend::cpu::use_tables;
 use crate::backend::KernelSet;
 use crate::config::{ModelConfig, Optimizer, TrainConfig};
 use crate::model::{Layout, Tensor};
@@ -55,6 +56,9 @@ pub struct Shapes {
     pub max_dim: u32,
     /// The adapter class's parallelism constants.
     pub tuning: Tuning,
+    /// Whether the software set's training steps go through the embedding tables
+    /// (the CPU backend's rule, [`use_tables`]; see `shaders/table.wgsl`).
+    pub table: bool,
     layout: Layout,
 }
 
@@ -74,6 +78,7 @@ impl Shapes {
             l2: cfg.l2.c != 0.0 || cfg.l2.w1 != 0.0 || cfg.l2.w2 != 0.0,
             max_dim,
             tuning,
+            table: use_tables(m, cfg.batch_size),
             layout,
         }
     }
@@ -145,6 +150,10 @@ pub enum Buf {
     Demb,
     Params,
     Grads,
+    /// The embedding tables C @ W_t of the table path: (T, V, H) then (T, V, V).
+    Tables,
+    /// Their gradients, laid out alike.
+    TableGrads,
 }
 
 /// One linear-layer pass of the software set: its uniform and its buffers (a, b, aux, out).
@@ -153,6 +162,14 @@ pub struct MatSpec {
     pub name: &'static str,
     pub mat: Mat,
     pub bufs: [Buf; 4],
+}
+
+impl MatSpec {
+    /// Whether it reads the embeddings or writes their gradient: the layers the
+    /// table path replaces.
+    pub fn embedded(&self) -> bool {
+        self.bufs[0] == Buf::Emb || self.bufs[3] == Buf::Demb
+    }
 }
 
 /// The software set's matmul passes, forward then backward, in dispatch order
@@ -233,6 +250,67 @@ pub fn mats(s: &Shapes) -> (Vec<MatSpec>, Vec<MatSpec>) {
     (present(forward), present(backward))
 }
 
+/// The table path's matmuls (software set, training steps with [`Shapes::table`]):
+/// (the tables C @ W_t, the hidden layer's gradients from ds_h, the direct
+/// connections' gradients from ds_v). The last hidden gradient pass adds a ones
+/// row, whose output row lands on b1 (right after W1): Σ_v ds_h[T−1] = Σ_rows dpre.
+pub fn table_mats(s: &Shapes) -> (Vec<MatSpec>, Vec<MatSpec>, Vec<MatSpec>) {
+    use Buf::*;
+    let (t, e, h, v) = (s.t, s.e, s.h, s.v);
+    let c = s.c_off();
+    let spec = |name, mat, bufs| MatSpec { name, mat, bufs };
+    let mat = |m, n, k, a, b, out_off, out_sm, epilogue| Mat {
+        m,
+        n,
+        k,
+        a,
+        b,
+        out_off,
+        out_sm,
+        epilogue,
+        splits: 1,
+        ..Mat::default()
+    };
+    // Layer W (T·E, n) at w_off with tables at table_off: per position t, the table
+    // C @ W_t, then dW_t = Cᵀ @ ds_t (+ the ones row) and dC (+)= ds_t @ W_tᵀ.
+    let layer = |w_off: u32, n: u32, table_off: u32, first_dc: bool, bias: bool| {
+        let tables: Vec<MatSpec> = (0..t)
+            .map(|p| {
+                let m = mat(v, n, e, [c, e, 1], [w_off + p * e * n, n, 1], table_off + p * v * n, n, EPI_NONE);
+                spec("table_t = C@W_t", m, [Params, Params, Params, Tables])
+            })
+            .collect();
+        let dw = (0..t).map(|p| {
+            let mut m = mat(e, n, v, [c, 1, e], [table_off + p * v * n, n, 1], w_off + p * e * n, n, EPI_NONE);
+            m.ones_row = u32::from(bias && p == t - 1);
+            spec(
+                if m.ones_row == 1 { "[dW_t; db] = [C,1]ᵀ@ds_t" } else { "dW_t = Cᵀ@ds_t" },
+                m,
+                [Params, TableGrads, Params, Grads],
+            )
+        });
+        let dc = (0..t).map(|p| {
+            let epilogue = if first_dc && p == 0 { EPI_NONE } else { EPI_ACCUMULATE };
+            let m = mat(v, e, n, [table_off + p * v * n, n, 1], [w_off + p * e * n, 1, n], c, e, epilogue);
+            spec("dC (+)= ds_t@W_tᵀ", m, [TableGrads, Params, Params, Grads])
+        });
+        (tables, dw.chain(dc).collect::<Vec<_>>())
+    };
+    let (mut tables, hidden) = layer(s.off(Tensor::W1), h, 0, true, true);
+    let mut direct = Vec::new();
+    if s.direct {
+        let (t3, g3) = layer(s.off(Tensor::W3), v, t * v * h, false, false);
+        tables.extend(t3);
+        direct = g3;
+    }
+    (tables, hidden, direct)
+}
+
+/// Values of the table path's tables (and of their gradients): (T, V, H) then (T, V, V).
+pub fn table_len(s: &Shapes) -> u64 {
+    u64::from(s.t) * u64::from(s.v) * u64::from(s.h + if s.direct { s.v } else { 0 })
+}
+
 fn present<const N: usize>(specs: [Option<MatSpec>; N]) -> Vec<MatSpec> {
     specs.into_iter().flatten().collect()
 }
@@ -250,6 +328,10 @@ pub enum KernelId {
     Loss,
     EmbedBackward,
     Optim,
+    /// Table path: a row's layer input as Σ_t table[t, x_t].
+    TableForward,
+    /// Table path: the tables' gradient, scattered from the rows by token.
+    TableBackward,
     /// Hardware: the whole forward and backward of one row per workgroup.
     Rows,
     /// Hardware, tiled program: gather and embed, one workgroup per row.
@@ -284,6 +366,12 @@ pub enum BindId {
     EmbedBackward,
     EmbedReduce,
     Optim,
+    /// The table path's i-th matmul of [`table_mats`] (tables, hidden, direct).
+    TableMat(usize),
+    /// The table path's gather (0 hidden, 1 direct connections).
+    TableForward(usize),
+    /// The table path's scatter (0 hidden, 1 direct connections).
+    TableBackward(usize),
     /// The hardware per-parameter passes.
     Params,
     /// The tiled program's i-th matmul of [`mats`] (forward then backward).
@@ -349,23 +437,14 @@ pub fn passes(s: &Shapes, set: KernelSet, mode: Mode, rows: u32) -> Vec<Pass> {
 
 fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     let md = s.max_dim;
-    let (r, t, te, v, e) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.v), u64::from(s.e));
-    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| Pass {
-        name: name.into(),
-        kernel,
-        bind,
-        grid: grid(n.div_ceil(WG_1D), md),
-        invocations: WG_1D,
-        longest_loop,
-        flops,
-        bytes,
-        workgroup_bytes: 0,
-        barriers: 0,
-        over_batch,
+    let (r, t, te, v) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.v));
+    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| {
+        one_d_pass(md, name, (kernel, bind), n, (longest_loop, flops, bytes), over_batch)
     };
-    let mut out = vec![
-        one_d("batch", KernelId::Batch, BindId::Gather, rows, t, 0, 4 * r * (2 * t + 2), true),
-        one_d(
+    let table = mode == Mode::Train && s.table;
+    let mut out = vec![one_d("batch", KernelId::Batch, BindId::Gather, rows, t, 0, 4 * r * (2 * t + 2), true)];
+    if !table {
+        out.push(one_d(
             "emb = C[xb]",
             KernelId::EmbedForward,
             BindId::EmbedForward,
@@ -374,17 +453,17 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             0,
             4 * (r * t + 2 * r * te),
             true,
-        ),
-    ];
+        ));
+    }
     let (forward, backward) = mats(s);
     let n_forward = forward.len();
-    let mat_pass = |out: &mut Vec<Pass>, i: usize, spec: &MatSpec| {
+    let mat_pass = |out: &mut Vec<Pass>, bind: BindId, spec: &MatSpec| {
         let m = &spec.mat;
         let c = MatCost::new(spec, rows, m.splits);
         out.push(Pass {
             name: spec.name.into(),
             kernel: KernelId::Matmul(m.epilogue),
-            bind: BindId::Mat(i),
+            bind,
             grid: (m.n.div_ceil(TILE), c.rows_out.div_ceil(TILE) * m.splits),
             invocations: MATMUL_WG,
             longest_loop: u64::from(c.k.div_ceil(m.splits)),
@@ -392,9 +471,9 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             bytes: c.bytes,
             workgroup_bytes: 0,
             barriers: 0,
-            over_batch: true,
+            over_batch: m.rows_in != 0,
         });
-        if m.splits > 1 {
+        if let (true, BindId::Mat(i)) = (m.splits > 1, bind) {
             let (rows_out, partials) = (c.rows_out, c.partials);
             let len = rows_out * m.n;
             let flops = u64::from(m.splits) * u64::from(len);
@@ -411,7 +490,33 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             ));
         }
     };
-    forward.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, i, spec));
+    let (tables, hidden, direct) = if table { table_mats(s) } else { Default::default() };
+    let n_tables = tables.len();
+    // The table path's gather (0 hidden, 1 direct) over (rows, n) outputs.
+    let gather = |i: usize, n: u32, name: &str| {
+        let work = r * u64::from(n);
+        one_d(
+            name,
+            KernelId::TableForward,
+            BindId::TableForward(i),
+            rows * n,
+            t,
+            t * work,
+            4 * (r * t + work * (t + 1)),
+            true,
+        )
+    };
+    tables.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(i), spec));
+    for (i, spec) in forward.iter().enumerate() {
+        if !table || !spec.embedded() {
+            mat_pass(&mut out, BindId::Mat(i), spec);
+        } else if i == 0 {
+            out.push(gather(0, s.h, "h = tanh(b1 + Σ_t table_t[x_t])"));
+        }
+    }
+    if table && s.direct {
+        out.push(gather(1, s.v, "logits += Σ_t table3_t[x_t]"));
+    }
     out.push(one_d("softmax xent", KernelId::Xent, BindId::Xent, rows, 3 * v, 5 * r * v, 4 * r * (2 * v + 2), true));
     let l2_params = if mode == Mode::Train && s.l2 { u64::from(s.v * s.e + s.te * s.h + s.h * s.v) } else { 0 };
     let l2_sums = if mode == Mode::Train && s.l2 { 3 } else { 0 };
@@ -419,7 +524,73 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     if mode == Mode::Eval {
         return out;
     }
-    backward.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, n_forward + i, spec));
+    for (i, spec) in backward.iter().enumerate().filter(|(_, spec)| !table || !spec.embedded()) {
+        mat_pass(&mut out, BindId::Mat(n_forward + i), spec);
+    }
+    if table {
+        // The scatter over (T, V, n) table entries, each walking the rows.
+        let scatter = |i: usize, n: u32, name: &str| {
+            let entries = s.t * s.v * n;
+            let bytes = 4 * (r * t + r * u64::from(n) + u64::from(entries));
+            one_d(
+                name,
+                KernelId::TableBackward,
+                BindId::TableBackward(i),
+                entries,
+                r,
+                r * u64::from(entries),
+                bytes,
+                true,
+            )
+        };
+        out.push(scatter(0, s.h, "ds_h = Σ dpre rows by token"));
+        let at = n_tables;
+        hidden.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(at + i), spec));
+        if s.direct {
+            out.push(scatter(1, s.v, "ds_v = Σ dlogits rows by token"));
+            let at = n_tables + hidden.len();
+            direct.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(at + i), spec));
+        }
+    } else {
+        embed_backward(s, rows, &mut out);
+    }
+    let n = u64::from(s.n_params);
+    out.push(one_d("optimizer", KernelId::Optim, BindId::Optim, s.n_params, 1, 10 * n, update_bytes(s), false));
+    out
+}
+
+/// A software 1-D pass over `n` invocations: (longest loop, FLOPs, bytes).
+fn one_d_pass(
+    md: u32,
+    name: &str,
+    (kernel, bind): (KernelId, BindId),
+    n: u32,
+    cost: (u64, u64, u64),
+    over_batch: bool,
+) -> Pass {
+    let (longest_loop, flops, bytes) = cost;
+    Pass {
+        name: name.into(),
+        kernel,
+        bind,
+        grid: grid(n.div_ceil(WG_1D), md),
+        invocations: WG_1D,
+        longest_loop,
+        flops,
+        bytes,
+        workgroup_bytes: 0,
+        barriers: 0,
+        over_batch,
+    }
+}
+
+/// The software set's embedding backward (dC by token, in chunks) and its reduce.
+fn embed_backward(s: &Shapes, rows: u32, out: &mut Vec<Pass>) {
+    let (r, t, v, e) = (u64::from(rows), u64::from(s.t), u64::from(s.v), u64::from(s.e));
+    let md = s.max_dim;
+    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| {
+        one_d_pass(md, name, (kernel, bind), n, (longest_loop, flops, bytes), over_batch)
+    };
     let chunks = dc_chunks(rows, s.t, s.tuning.dc_chunk);
     let positions = r * t;
     out.push(one_d(
@@ -446,9 +617,6 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             false,
         ));
     }
-    let n = u64::from(s.n_params);
-    out.push(one_d("optimizer", KernelId::Optim, BindId::Optim, s.n_params, 1, 10 * n, update_bytes(s), false));
-    out
 }
 
 /// Compulsory bytes of the optimizer update: params and gradients (+ Adam's moments).
