@@ -135,37 +135,32 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
-@compute @workgroup_size(256)
-fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_index) li: u32) {
-    let f = flat_workgroup(wid, nwg);
-    let s = f / ar.groups;
-    let i = (f % ar.groups) * WG + li;
+// Split s = f / groups of the rows: the loss partial, and the gradient partials of
+// the `count` parameters from `first` (workgroup f % groups takes 256 of them).
+fn split_partials(f: u32, groups: u32, first: u32, count: u32, li: u32) {
+    let s = f / groups;
+    let j = (f % groups) * WG + li;
     let r0 = s * ar.split_rows;
     let r1 = min(st.rows, r0 + ar.split_rows);
-    if (f % ar.groups == 0u) {
+    if (f % groups == 0u) {
         loss_partial(s, r0, r1, li);
     }
-    if (i < dims.n_params) {
+    if (j < count) {
+        let i = first + j;
         parts[ar.grad_parts + s * dims.n_params + i] = grad(i, r0, r1);
     }
 }
 
 @compute @workgroup_size(256)
+fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) li: u32) {
+    split_partials(flat_workgroup(wid, nwg), ar.groups, 0u, dims.n_params, li);
+}
+
+@compute @workgroup_size(256)
 fn partial_c(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-    let f = flat_workgroup(wid, nwg);
-    let s = f / ar.c_groups;
-    let j = (f % ar.c_groups) * WG + li;
-    let r0 = s * ar.split_rows;
-    let r1 = min(st.rows, r0 + ar.split_rows);
-    if (f % ar.c_groups == 0u) {
-        loss_partial(s, r0, r1, li);
-    }
-    if (j < dims.v * dims.e) {
-        let i = dims.c_off + j;
-        parts[ar.grad_parts + s * dims.n_params + i] = grad(i, r0, r1);
-    }
+    split_partials(flat_workgroup(wid, nwg), ar.c_groups, dims.c_off, dims.v * dims.e, li);
 }
 
 @compute @workgroup_size(256)
