@@ -61,5 +61,5 @@ struct Arena {
     xb: u32, yb: u32, emb: u32, h: u32,
     logits: u32, dh: u32, demb: u32, rowloss: u32,
     split_rows: u32, splits: u32, groups: u32, loss_parts: u32, // groups: workgroups over the parameters
-    grad_parts: u32, _p0: u32, _p1: u32, _p2: u32,
+    grad_parts: u32, c_groups: u32, _p1: u32, _p2: u32, // c_groups: workgroups over C's entries
 }

@@ -4,6 +4,8 @@
 //   fused   (small batches) one pass: gradient over all rows, loss, guard, update
 //   partial (large batches) split s of the rows: gradient partials and a loss partial
 //   reduce  the partials added in split order, then loss, guard, update
+//   partial_c (the tiled program, largest batches) as partial, for C's entries only:
+//           matmul_tiled.wgsl writes the other partials in the same layout
 // Parameter i's gradient is a dot product over rows of two activation columns
 // (W1: emb·dpre, b1: dpre, W2: h·dlogits, b2: dlogits, W3: emb·dlogits); C's entry
 // (v, e) adds demb over the positions whose token is v. The splits keep every loop
@@ -106,6 +108,18 @@ fn guard(ce: f32, first: bool) -> bool {
     return before || !is_finite(loss);
 }
 
+// Split s's cross-entropy sum over rows [r0, r1), into its loss partial.
+fn loss_partial(s: u32, r0: u32, r1: u32, li: u32) {
+    var ce = 0.0;
+    for (var r = r0 + li; r < r1; r += WG) {
+        ce += act[ar.rowloss + r];
+    }
+    ce = wg_sum(ce, li);
+    if (li == 0u) {
+        parts[ar.loss_parts + s] = ce;
+    }
+}
+
 @compute @workgroup_size(256)
 fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) li: u32) {
@@ -121,27 +135,32 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
 }
 
+// Split s = f / groups of the rows: the loss partial, and the gradient partials of
+// the `count` parameters from `first` (workgroup f % groups takes 256 of them).
+fn split_partials(f: u32, groups: u32, first: u32, count: u32, li: u32) {
+    let s = f / groups;
+    let j = (f % groups) * WG + li;
+    let r0 = s * ar.split_rows;
+    let r1 = min(st.rows, r0 + ar.split_rows);
+    if (f % groups == 0u) {
+        loss_partial(s, r0, r1, li);
+    }
+    if (j < count) {
+        let i = first + j;
+        parts[ar.grad_parts + s * dims.n_params + i] = grad(i, r0, r1);
+    }
+}
+
 @compute @workgroup_size(256)
 fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) li: u32) {
-    let f = flat_workgroup(wid, nwg);
-    let s = f / ar.groups;
-    let i = (f % ar.groups) * WG + li;
-    let r0 = s * ar.split_rows;
-    let r1 = min(st.rows, r0 + ar.split_rows);
-    if (f % ar.groups == 0u) {
-        var ce = 0.0;
-        for (var r = r0 + li; r < r1; r += WG) {
-            ce += act[ar.rowloss + r];
-        }
-        ce = wg_sum(ce, li);
-        if (li == 0u) {
-            parts[ar.loss_parts + s] = ce;
-        }
-    }
-    if (i < dims.n_params) {
-        parts[ar.grad_parts + s * dims.n_params + i] = grad(i, r0, r1);
-    }
+    split_partials(flat_workgroup(wid, nwg), ar.groups, 0u, dims.n_params, li);
+}
+
+@compute @workgroup_size(256)
+fn partial_c(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) li: u32) {
+    split_partials(flat_workgroup(wid, nwg), ar.c_groups, dims.c_off, dims.v * dims.e, li);
 }
 
 @compute @workgroup_size(256)

@@ -9,6 +9,8 @@
 // layers. Intermediates go to the activation arena, where params.wgsl reads them.
 // In training steps one extra workgroup (index rows) adds Σ λ·mean(P²) for the loss
 // into parts[0], before any parameter changes.
+// Entry points: `main` runs it all; at the largest batches matmul_tiled.wgsl does
+// the matmuls and this file only gathers (`gather`) and runs the cross-entropy (`xent`).
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<uniform> ar: Arena;
@@ -21,10 +23,9 @@
 const WG: u32 = 64u;
 var<workgroup> red: array<f32, WG>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-    let r = flat_workgroup(wid, nwg);
+// The extra workgroup of a training step: the loss's L2 term into parts[0].
+// Returns whether workgroup r holds no row.
+fn past_rows(r: u32, li: u32) -> bool {
     if (r >= st.rows) {
         if (r == st.rows && st.mode == 0u) {
             let reg = l2_term(li);
@@ -32,29 +33,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                 parts[0] = reg;
             }
         }
-        return;
+        return true;
     }
+    return false;
+}
+
+// Row r's xb, yb and emb = C[xb], from the split's example (batch_index in training).
+fn gather(r: u32, li: u32) {
     var i = st.offset + r;
     if (st.mode == 0u) {
         i = batch_index(dims.key, st.step_no, r, dims.n_train);
     }
     let t = dims.t;
     let e = dims.e;
-    let h = dims.h;
-    let v = dims.v;
     let te = dims.te;
     for (var p = li; p < t; p += WG) {
         act[ar.xb + r * t + p] = bitcast<f32>(src_x[i * t + p]);
     }
-    let y = src_y[i];
     if (li == 0u) {
-        act[ar.yb + r] = bitcast<f32>(y);
+        act[ar.yb + r] = bitcast<f32>(src_y[i]);
     }
     let emb = ar.emb + r * te;
     for (var k = li; k < te; k += WG) {
         act[emb + k] = params[dims.c_off + src_x[i * t + k / e] * e + k % e];
     }
-    storageBarrier();
+}
+
+// Row r's h and logits.
+fn forward(r: u32, li: u32) {
+    let h = dims.h;
+    let v = dims.v;
+    let te = dims.te;
+    let emb = ar.emb + r * te;
     let hid = ar.h + r * h;
     for (var j = li; j < h; j += WG) {
         var s = 0.0;
@@ -80,7 +90,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         act[lg + c] = s;
     }
-    storageBarrier();
+}
+
+// Row r's loss, and in training its dlogits (over the logits).
+fn xent(r: u32, li: u32) {
+    let v = dims.v;
+    let lg = ar.logits + r * v;
+    let y = bitcast<u32>(act[ar.yb + r]);
     // Every lane scans the row's logits (V is a few dozen), so no reduction is needed.
     var mx = -3.0e38;
     for (var c = 0u; c < v; c++) {
@@ -104,7 +120,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var c = li; c < v; c += WG) {
         act[lg + c] = exp(act[lg + c] - mx) * inv - select(0.0, scale, c == y);
     }
-    storageBarrier();
+}
+
+// Row r's dpre and demb.
+fn backward(r: u32, li: u32) {
+    let h = dims.h;
+    let v = dims.v;
+    let te = dims.te;
+    let lg = ar.logits + r * v;
+    let hid = ar.h + r * h;
     let dh = ar.dh + r * h;
     for (var j = li; j < h; j += WG) {
         var s = 0.0;
@@ -128,5 +152,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             s += act[dh + j] * params[dims.w1_off + k * h + j];
         }
         act[de + k] = d + s;
+    }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let r = flat_workgroup(wid, nwg);
+    if (past_rows(r, li)) {
+        return;
+    }
+    gather(r, li);
+    storageBarrier();
+    forward(r, li);
+    storageBarrier();
+    xent(r, li);
+    if (st.mode != 0u) {
+        return;
+    }
+    storageBarrier();
+    backward(r, li);
+}
+
+@compute @workgroup_size(64)
+fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let r = flat_workgroup(wid, nwg);
+    if (!past_rows(r, li)) {
+        gather(r, li);
+    }
+}
+
+@compute @workgroup_size(64)
+fn xent_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) li: u32) {
+    let r = flat_workgroup(wid, nwg);
+    if (r < st.rows) {
+        xent(r, li);
     }
 }

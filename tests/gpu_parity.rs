@@ -6,6 +6,7 @@
 mod gpu_support;
 
 use makemore::backend::cpu::CpuBackend;
+use makemore::backend::gpu::plan::KernelId;
 use makemore::backend::gpu::{request_device, GpuBackend};
 use makemore::backend::Backend;
 use makemore::config::{Init, Optimizer, TrainConfig, L2};
@@ -130,4 +131,30 @@ fn non_finite_loss_updates_nothing() {
         assert!(!losses[0].is_finite());
         assert_eq!(block_on(g.params()).unwrap(), params, "{set:?}: the parameters stay the last good ones");
     }
+}
+
+/// 1024 rows: on a software adapter the hardware set runs its tiled program
+/// (matmul_tiled.wgsl) from this batch on (tuning::SOFTWARE, 32-row tiles).
+fn tiled_parity(direct: bool, cfg: TrainConfig, lr: f32) {
+    let (data, params, cfg) = setup(direct, cfg);
+    let g = gpu_with(KernelSet::Hardware, &data, params, &cfg);
+    assert!(g.train_plan().iter().any(|p| matches!(p.kernel, KernelId::Tiled(_))), "{:#?}", g.train_plan());
+    drop(g);
+    parity(direct, cfg, 200, lr);
+}
+
+#[test]
+fn tiled_sgd_training_matches_cpu() {
+    tiled_parity(false, TrainConfig { batch_size: 1024, ..TrainConfig::default() }, 0.1);
+}
+
+#[test]
+fn tiled_adam_training_matches_cpu_with_direct_connections() {
+    let cfg = TrainConfig {
+        batch_size: 1024,
+        optimizer: Optimizer::Adam,
+        l2: L2 { c: 0.001, w1: 0.001, w2: 0.001 },
+        ..TrainConfig::default()
+    };
+    tiled_parity(true, cfg, 0.01);
 }

@@ -7,7 +7,9 @@
 mod gpu_support;
 
 use makemore::backend::cpu::CpuBackend;
+use makemore::backend::gpu::kernels::{EPI_BIAS, EPI_BIAS_TANH, EPI_NONE, EPI_TANH_GRAD};
 use makemore::backend::gpu::plan::{self, KernelId, Mode, Shapes, DEFAULT_MAX_DIM};
+use makemore::backend::gpu::tuning::Tuning;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::{Backend, KernelSet};
 use makemore::config::{Init, Preset, TrainConfig};
@@ -48,11 +50,25 @@ fn lecture_step_is_two_dispatches() {
 }
 
 #[test]
-fn seed_step_splits_the_batch_and_matches_cpu() {
+fn seed_step_tiles_the_matmuls_and_matches_cpu() {
     let (mut g, data, params, cfg) = hardware(3, 50, 100, 16_384);
     let passes = g.train_plan().to_vec();
     let kernels: Vec<KernelId> = passes.iter().map(|p| p.kernel).collect();
-    assert_eq!(kernels, [KernelId::Rows, KernelId::ParamsPartial, KernelId::ParamsReduce], "{passes:#?}");
+    // The tiled program: gather, h and logits, xent, dW2, dpre, dW1, demb, dC, reduce.
+    let tiled = |epilogue| KernelId::Tiled(epilogue);
+    let want = [
+        KernelId::RowsGather,
+        tiled(EPI_BIAS_TANH),
+        tiled(EPI_BIAS),
+        KernelId::RowsXent,
+        tiled(EPI_NONE),
+        tiled(EPI_TANH_GRAD),
+        tiled(EPI_NONE),
+        tiled(EPI_NONE),
+        KernelId::ParamsC,
+        KernelId::ParamsReduce,
+    ];
+    assert_eq!(kernels, want, "{passes:#?}");
     assert!(plan::longest_loop(&passes) <= 512, "{passes:#?}");
     for p in passes.iter().filter(|p| p.over_batch) {
         assert!(p.workgroups() >= 256, "{}: {} workgroups", p.name, p.workgroups());
@@ -74,7 +90,8 @@ fn the_report_reads_the_encoded_table() {
         let (data, params, cfg) = setup(3, 10, 200, 32);
         let g = gpu_with(set, &data, params.clone(), &cfg);
         // What `makemore gpu-plan` computes without a device, with the default dispatch limit.
-        let report = plan::passes(&Shapes::new(&params.cfg, &cfg, DEFAULT_MAX_DIM), set, Mode::Train, 32);
+        let tuning = Tuning::for_adapter(g.adapter());
+        let report = plan::passes(&Shapes::new(&params.cfg, &cfg, DEFAULT_MAX_DIM, tuning), set, Mode::Train, 32);
         let encoded: Vec<_> = g.train_plan().iter().map(|p| (p.kernel, p.grid)).collect();
         let printed: Vec<_> = report.iter().map(|p| (p.kernel, p.grid)).collect();
         assert_eq!(encoded, printed, "{set:?}");

@@ -93,7 +93,7 @@ fn check_workspace(m: &ModelConfig, batch: usize, threads: usize) -> Result<()> 
 
 /// Whether `rows` examples at a time are cheaper through the embedding tables
 /// (they cost about as much as V examples) than through the embeddings.
-fn use_tables(cfg: &ModelConfig, rows: usize) -> bool {
+pub fn use_tables(cfg: &ModelConfig, rows: usize) -> bool {
     2 * cfg.vocab_size <= rows
 }
 

@@ -175,6 +175,7 @@ impl Acts {
     }
 
     /// The buffer and byte offset of `act`.
+    #[cfg(feature = "test-hooks")]
     pub fn get(&self, act: Act) -> (&Buffer, u64) {
         let (b, off, _) = &self.at[act as usize];
         (b, *off)

@@ -5,6 +5,7 @@
 use wgpu::{Device, Queue};
 
 use super::kernels::{STEP_STRIDE, TILE};
+use super::tuning::Tuning;
 use crate::backend::KernelSet;
 use crate::config::TrainConfig;
 use crate::data::Dataset;
@@ -14,7 +15,7 @@ use crate::{Error, Result};
 
 /// Preferred rows per evaluation tile.
 const EVAL_ROWS: usize = 4096;
-/// Workgroup memory of the largest kernel (the loss reductions).
+/// Workgroup memory of the largest kernel but the tiled matmul (the loss reductions).
 const WORKGROUP_BYTES: u32 = 256 * 4;
 /// The environment variable that forces a kernel set natively.
 pub const KERNELS_ENV: &str = "MAKEMORE_GPU_KERNELS";
@@ -173,14 +174,15 @@ fn storage_per_stage(set: KernelSet) -> u32 {
     }
 }
 
-/// Checks the device can hold and run this model with `set`; returns the rows per
-/// evaluation tile.
+/// Checks the device can hold and run this model with `set` (and the hardware set's
+/// tiles of `tuning`); returns the rows per evaluation tile.
 pub fn check_limits(
     lim: &wgpu::Limits,
     m: &ModelConfig,
     cfg: &TrainConfig,
     data: &Dataset,
     set: KernelSet,
+    tuning: &Tuning,
 ) -> Result<usize> {
     let need = |ok: bool, what: String| if ok { Ok(()) } else { Err(Error::Gpu(what)) };
     let storage = storage_per_stage(set);
@@ -196,9 +198,13 @@ pub fn check_limits(
         lim.max_compute_invocations_per_workgroup >= 256 && lim.max_compute_workgroup_size_x >= 256,
         "the GPU runs fewer than 256 invocations per workgroup; use the cpu backend".into(),
     )?;
+    let workgroup_bytes = match set {
+        KernelSet::Software => WORKGROUP_BYTES,
+        KernelSet::Hardware => WORKGROUP_BYTES.max(tuning.tile_bytes()),
+    };
     need(
-        lim.max_compute_workgroup_storage_size >= WORKGROUP_BYTES,
-        format!("the GPU has less than {WORKGROUP_BYTES} bytes of workgroup memory; use the cpu backend"),
+        lim.max_compute_workgroup_storage_size >= workgroup_bytes,
+        format!("the GPU has less than {workgroup_bytes} bytes of workgroup memory; use the cpu backend"),
     )?;
     need(
         u64::from(lim.min_uniform_buffer_offset_alignment) <= STEP_STRIDE,

@@ -5,6 +5,9 @@
 use bytemuck::{Pod, Zeroable};
 use wgpu::{BindGroup, BindGroupLayout, BindingResource, Buffer, ComputePass, ComputePipeline, Device};
 
+use super::plan::{Buf, MatSpec};
+use super::tuning::{Tuning, TILE_K};
+
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 /// The optimizer update, shared by `optim.wgsl` and `params.wgsl`.
 const UPDATE: &str = include_str!("../../../shaders/update.wgsl");
@@ -17,12 +20,6 @@ pub const STEP_STRIDE: u64 = 256;
 pub const WG_1D: u32 = 256;
 /// Output tile edge of `matmul.wgsl` (TS there).
 pub const TILE: u32 = 32;
-/// Positions per chunk of the embedding backward (`Dims::dc_chunk`).
-pub const DC_CHUNK: u32 = 1024;
-/// Split-K: a weight-gradient pass splits its K (the batch) until it has about this
-/// many workgroups, keeping at least [`MIN_SPLIT_K`] rows per split.
-const SPLIT_K_GROUPS: u32 = 32;
-const MIN_SPLIT_K: u32 = 256;
 
 /// `Dims` in common.wgsl: the model and run constants.
 #[repr(C)]
@@ -90,7 +87,8 @@ pub struct Arena {
     pub groups: u32,
     pub loss_parts: u32,
     pub grad_parts: u32,
-    pub _pad: [u32; 3],
+    pub c_groups: u32,
+    pub _pad: [u32; 2],
 }
 
 pub const MODE_TRAIN: u32 = 0;
@@ -122,6 +120,94 @@ pub const EPI_ACCUMULATE: u32 = 4;
 /// `Mat::rows_in` bits: whether M or K is the step's row count.
 pub const ROWS_M: u32 = 1;
 pub const ROWS_K: u32 = 2;
+
+/// `Tiled` in matmul_tiled.wgsl: one linear layer pass of the tiled program.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct Tiled {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub rows_in: u32,
+    pub a: [u32; 3], // offset, stride along m, stride along k (in the activations)
+    pub ones_row: u32,
+    pub b: [u32; 3], // offset, stride along k, stride along n
+    pub flags: u32,
+    pub out_off: u32,
+    pub out_sm: u32,
+    /// The bias (in the parameters) or h (in the activations) of the epilogue.
+    pub aux_off: u32,
+    pub split_rows: u32,
+    pub split_stride: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `Tiled::flags` (matmul_tiled.wgsl).
+pub const A_ALONG_M: u32 = 1;
+pub const B_ALONG_K: u32 = 2;
+pub const B_ACT: u32 = 4;
+pub const OUT_PARTS: u32 = 8;
+pub const B_VEC4: u32 = 16;
+
+impl Tiled {
+    /// The tiled form of a layer of [`super::plan::mats`]: its activations at the
+    /// arena's regions; a weight gradient's split partials in params.wgsl's layout
+    /// (split s of parameter i at `grad_parts` + s·n_params + i).
+    pub fn from_spec(spec: &MatSpec, arena: &Arena, n_params: u32, split_rows: u32) -> Tiled {
+        let m = &spec.mat;
+        let region = |b: Buf| match b {
+            Buf::Emb => arena.emb,
+            Buf::H => arena.h,
+            Buf::Logits => arena.logits,
+            Buf::Dh => arena.dh,
+            Buf::Demb => arena.demb,
+            // The tiled program has no table path.
+            Buf::Params | Buf::Grads | Buf::Tables | Buf::TableGrads => 0,
+        };
+        let b_act = spec.bufs[1] != Buf::Params;
+        let b = [region(spec.bufs[1]) + m.b[0], m.b[1], m.b[2]];
+        let along_k = b[1] == 1 && b[2] != 1;
+        // vec4 loads need every row (or column) of B to start on a multiple of 4.
+        let vec4 = !b_act && b[0].is_multiple_of(4) && (if along_k { b[2] } else { b[1] }).is_multiple_of(4);
+        let grad = m.rows_in & ROWS_K != 0;
+        let flags = [
+            (m.a[1] == 1 && m.a[2] != 1, A_ALONG_M),
+            (along_k, B_ALONG_K),
+            (b_act, B_ACT),
+            (grad, OUT_PARTS),
+            (vec4, B_VEC4),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |f, (_, bit)| f | bit);
+        Tiled {
+            m: m.m,
+            n: m.n,
+            k: m.k,
+            rows_in: m.rows_in,
+            a: [region(spec.bufs[0]) + m.a[0], m.a[1], m.a[2]],
+            ones_row: m.ones_row,
+            b,
+            flags,
+            out_off: if grad { arena.grad_parts + m.out_off } else { region(spec.bufs[3]) + m.out_off },
+            out_sm: m.out_sm,
+            aux_off: if m.epilogue == EPI_TANH_GRAD { region(spec.bufs[2]) } else { m.bias_off },
+            split_rows: if grad { split_rows } else { m.k },
+            split_stride: if grad { n_params } else { 0 },
+            _pad: [0; 3],
+        }
+    }
+}
+
+/// `Table` in table.wgsl: one gather or scatter of the table path.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Table {
+    pub n: u32,
+    pub off: u32,
+    pub bias_off: u32,
+    pub hidden: u32,
+}
 
 /// `Sum` in reduce.wgsl: `parts` partials of `len` values, added into `off`.
 #[repr(C)]
@@ -186,8 +272,27 @@ impl Kernel {
             .enumerate()
             .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() })
             .collect();
-        device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &self.layout, entries: &entries })
+        bind_group(device, &wgpu::BindGroupDescriptor { label: None, layout: &self.layout, entries: &entries })
     }
+}
+
+/// The step bind group (group 1 of every kernel): the [`Step`] at a dynamic offset of `steps`.
+pub fn step_bind(device: &Device, step_layout: &BindGroupLayout, steps: &Buffer) -> BindGroup {
+    let resource = uniform_at(steps, 0, std::mem::size_of::<Step>() as u64);
+    let entries = [wgpu::BindGroupEntry { binding: 0, resource }];
+    bind_group(device, &wgpu::BindGroupDescriptor { label: Some("step"), layout: step_layout, entries: &entries })
+}
+
+/// Bind groups made in this process (test hook): a backend makes all of its own
+/// when it is built, so training and evaluation must not add any.
+#[cfg(feature = "test-hooks")]
+pub static BIND_GROUPS_MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Every bind group of the backend is made here.
+fn bind_group(device: &Device, desc: &wgpu::BindGroupDescriptor<'_>) -> BindGroup {
+    #[cfg(feature = "test-hooks")]
+    BIND_GROUPS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    device.create_bind_group(desc)
 }
 
 pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: bool) -> BindGroupLayout {
@@ -212,12 +317,18 @@ pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: 
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
 }
 
-/// The hardware set's pipelines (`rows.wgsl`, `params.wgsl`), built only when it runs.
+/// The hardware set's pipelines (`rows.wgsl`, `params.wgsl`, `matmul_tiled.wgsl`),
+/// built only when it runs.
 pub struct HwKernels {
     pub rows: Kernel,
+    pub gather: Kernel,
+    pub xent: Kernel,
     pub fused: Kernel,
     pub partial: Kernel,
+    pub partial_c: Kernel,
     pub reduce: Kernel,
+    /// The tiled matmul, one pipeline per epilogue (`EPI_*`): only for the tiled program.
+    pub tiled: Option<[Kernel; 5]>,
 }
 
 /// Every pipeline of the backend, built once per device.
@@ -226,6 +337,9 @@ pub struct Kernels {
     pub batch: Kernel,
     pub embed_forward: Kernel,
     pub embed_backward: Kernel,
+    /// The table path's gather and scatter (table.wgsl).
+    pub table_forward: Kernel,
+    pub table_backward: Kernel,
     /// One matmul pipeline per epilogue (`EPI_*`).
     pub matmul: [Kernel; 5],
     pub reduce: Kernel,
@@ -238,8 +352,9 @@ pub struct Kernels {
 
 impl Kernels {
     /// The software set's pipelines, and with `hardware` the hardware set's too
-    /// (the hardware set evaluates with the software loss kernel).
-    pub fn new(device: &Device, hardware: bool) -> Self {
+    /// (the hardware set evaluates with the software loss kernel); with `tiled`
+    /// the tiled matmul with that adapter class's tile.
+    pub fn new(device: &Device, hardware: bool, tiled: Option<&Tuning>) -> Self {
         use Slot::*;
         let step_layout = bind_group_layout(device, "step", &[Uniform], true);
         let hw = hardware.then(|| {
@@ -247,17 +362,17 @@ impl Kernels {
             let params = format!("{UPDATE}\n{SUMS}\n{}", include_str!("../../../shaders/params.wgsl"));
             let p_slots = [Uniform, Uniform, Read, Write, Write, Write, Write, Write, Write, Write];
             let p = |entry| Kernel::new(device, &step_layout, ("params", params.as_str(), entry), &p_slots, &[]);
+            let r_slots = [Uniform, Uniform, Read, Read, Read, Write, Write];
+            let r = |entry| Kernel::new(device, &step_layout, ("rows", rows.as_str(), entry), &r_slots, &[]);
             HwKernels {
-                rows: Kernel::new(
-                    device,
-                    &step_layout,
-                    ("rows", rows.as_str(), "main"),
-                    &[Uniform, Uniform, Read, Read, Read, Write, Write],
-                    &[],
-                ),
+                rows: r("main"),
+                gather: r("gather_rows"),
+                xent: r("xent_rows"),
                 fused: p("fused"),
                 partial: p("partial"),
+                partial_c: p("partial_c"),
                 reduce: p("reduce"),
+                tiled: tiled.map(|t| tiled_kernels(device, &step_layout, t)),
             }
         });
         let k = |name: &str, src: &str, entry: &str, slots: &[Slot]| {
@@ -270,6 +385,8 @@ impl Kernels {
         };
         let embed = include_str!("../../../shaders/embed.wgsl");
         let embed_slots = [Uniform, Read, Read, Write];
+        let table = include_str!("../../../shaders/table.wgsl");
+        let table_slots = [Uniform, Uniform, Read, Read, Read, Write];
         Kernels {
             batch: k(
                 "batch",
@@ -279,6 +396,8 @@ impl Kernels {
             ),
             embed_forward: k("embed_forward", embed, "forward", &embed_slots),
             embed_backward: k("embed_backward", embed, "backward", &embed_slots),
+            table_forward: k("table_forward", table, "forward", &table_slots),
+            table_backward: k("table_backward", table, "backward", &table_slots),
             matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
             reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
             xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
@@ -301,21 +420,37 @@ impl Kernels {
     }
 }
 
+/// `matmul_tiled.wgsl` with `tuning`'s tile, one pipeline per epilogue.
+pub fn tiled_kernels(device: &Device, step_layout: &BindGroupLayout, tuning: &Tuning) -> [Kernel; 5] {
+    use Slot::*;
+    let src = format!(
+        "const TILE: u32 = {}u;\nconst TILE_K: u32 = {TILE_K}u;\n{}",
+        tuning.tile,
+        include_str!("../../../shaders/matmul_tiled.wgsl")
+    );
+    let slots = [Uniform, Write, Read, Read, Write];
+    [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(|epilogue| {
+        let constants = [("EPILOGUE", f64::from(epilogue))];
+        Kernel::new(device, step_layout, ("matmul_tiled", src.as_str(), "main"), &slots, &constants)
+    })
+}
+
 /// A grid of `n` workgroups, folded into two dimensions past the dispatch limit.
 pub fn grid(n: u32, max_dim: u32) -> (u32, u32) {
     let x = n.clamp(1, max_dim);
     (x, n.div_ceil(x).max(1))
 }
 
-/// Chunks of the embedding backward for `rows` rows of T positions.
-pub fn dc_chunks(rows: u32, t: u32) -> u32 {
-    (rows * t).div_ceil(DC_CHUNK)
+/// Chunks of the embedding backward for `rows` rows of T positions, `chunk` positions each.
+pub fn dc_chunks(rows: u32, t: u32, chunk: u32) -> u32 {
+    (rows * t).div_ceil(chunk)
 }
 
-/// K splits of a weight-gradient pass with a (rows, n) output and K = `batch`.
-pub fn k_splits(rows: u32, n: u32, batch: u32) -> u32 {
+/// K splits of a software weight-gradient pass with a (rows, n) output and K =
+/// `batch`: about `split_k_groups` workgroups, at least `min_split` rows per split.
+pub fn k_splits(rows: u32, n: u32, batch: u32, tuning: &Tuning) -> u32 {
     let tiles = rows.div_ceil(TILE) * n.div_ceil(TILE);
-    (SPLIT_K_GROUPS / tiles).min(batch / MIN_SPLIT_K).max(1)
+    (tuning.split_k_groups / tiles).min(batch / tuning.min_split).max(1)
 }
 
 /// Sets `kernel` with its bind group and the step at `step_offset`, and dispatches (x, y).

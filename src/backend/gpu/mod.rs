@@ -40,7 +40,16 @@
 //!   or, when a loop over the batch would pass plan::HW_MAX_LOOP:
 //! params.partial  (row split, parameter): gradient and loss partials
 //! params.reduce   the splits added in order, loss, guard, update
+//!   or, when the batch fills the GPU with tiles ([`plan::Shapes::tiled`], the tiled program):
+//! rows.gather     one workgroup per row: xb, yb, emb (+ the L2 term)
+//! matmul_tiled    the software set's layer table through workgroup-memory tiles,
+//!                 the weight gradients split over the batch into partials
+//! rows.xent       one workgroup per row: rowloss, dlogits
+//! params.partial_c  C's gradient and the loss partials, per row split
+//! params.reduce   as above
 //! ```
+//! Tile sizes and split targets come from the adapter's row of [`tuning`].
+//! Bind groups are all made at build time ([`binds`]); a step only sets them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,25 +58,29 @@ use wgpu::{BindGroup, Buffer, BufferUsages, ComputePass, Device, Queue};
 
 use crate::backend::{Backend, BackendKind, KernelSet};
 use crate::config::{Optimizer, TrainConfig};
-use crate::data::{Dataset, Split, SplitName};
-use crate::model::ModelConfig;
-use crate::model::{Params, Tensor};
-use crate::optim::{adam_bias_corrections, OptState, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
-use crate::rng::batch_key;
+use crate::data::{Dataset, SplitName};
+use crate::model::{ModelConfig, Params};
+use crate::optim::{adam_bias_corrections, OptState};
 use crate::{Error, Result};
 
+mod binds;
 mod buffers;
 pub mod device;
+#[cfg(feature = "test-hooks")]
+pub mod hooks;
 pub mod kernels;
 pub mod plan;
+mod profile;
 mod readback;
+pub mod tuning;
 
 pub use buffers::live_buffers;
-use buffers::{res, Act, Acts, Alloc, Owned};
-use device::{check_limits, choose_kernels, max_binding, too_big, Scopes};
+use buffers::{Acts, Owned};
+use device::{check_limits, choose_kernels, Scopes};
 pub use device::{request_device, AdapterSummary};
 use kernels::*;
 use plan::{BindId, KernelId, Mode, Pass, Shapes};
+use tuning::Tuning;
 
 /// Steps (or evaluation tiles) encoded into one submission.
 const CHUNK: usize = 1024;
@@ -92,23 +105,6 @@ struct Work {
     staging: Buffer,
 }
 
-/// Everything one training step computed, read back so tests can hold each kernel
-/// against its CPU reference. `grads` are the raw gradients (the L2 terms are added
-/// inside the optimizer kernel); `params` are the parameters after the update.
-pub struct StepTrace {
-    pub loss: f32,
-    pub xb: Vec<u32>,
-    pub yb: Vec<u32>,
-    pub emb: Vec<f32>,
-    pub h: Vec<f32>,
-    pub dlogits: Vec<f32>,
-    pub rowloss: Vec<f32>,
-    pub dpre: Vec<f32>,
-    pub demb: Vec<f32>,
-    pub grads: Vec<f32>,
-    pub params: Vec<f32>,
-}
-
 pub struct GpuBackend {
     device: Device,
     queue: Queue,
@@ -131,15 +127,6 @@ pub struct GpuBackend {
     opt_t: u64,
     adapter: AdapterSummary,
     kernel_set: KernelSet,
-}
-
-/// What [`GpuBackend::build`] makes.
-struct Built {
-    work: Work,
-    owned: Owned,
-    splits: [SplitBufs; 3],
-    step_bind: BindGroup,
-    binds: HashMap<BindId, BindGroup>,
 }
 
 impl GpuBackend {
@@ -192,18 +179,21 @@ impl GpuBackend {
         #[cfg(target_arch = "wasm32")]
         adapter.add_browser_info().await;
         let kernel_set = choose_kernels(&adapter, kernels)?;
-        let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set)?;
+        let tuning = Tuning::for_adapter(&adapter);
+        let eval_rows = check_limits(&device.limits(), &m, cfg, data, kernel_set, &tuning)?;
         let lost = Arc::new(Mutex::new(None));
         let flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
             *flag.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
-        let shapes = Shapes::new(&m, cfg, device.limits().max_compute_workgroups_per_dimension);
+        let shapes = Shapes::new(&m, cfg, device.limits().max_compute_workgroups_per_dimension, tuning);
+        let hardware = kernel_set == KernelSet::Hardware;
+        let tiled = hardware && shapes.tiled(cfg.batch_size as u32);
         let scopes = Scopes::push(&device);
-        let kernels = Kernels::new(&device, kernel_set == KernelSet::Hardware);
+        let kernels = Kernels::new(&device, hardware, tiled.then_some(&tuning));
         let built = Self::build(&device, &kernels, &shapes, kernel_set, data, &params, cfg, eval_rows);
         scopes.pop("building the GPU model").await?;
-        let Built { work, owned, splits, step_bind, binds } = built?;
+        let binds::Built { work, owned, splits, step_bind, binds } = built?;
         let train_plan = plan::passes(&shapes, kernel_set, Mode::Train, cfg.batch_size as u32);
         Ok(GpuBackend {
             kernels,
@@ -224,237 +214,6 @@ impl GpuBackend {
             device,
             queue,
         })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn build(
-        device: &Device,
-        k: &Kernels,
-        shapes: &Shapes,
-        set: KernelSet,
-        data: &Dataset,
-        params: &Params,
-        cfg: &TrainConfig,
-        eval_rows: usize,
-    ) -> Result<Built> {
-        let mc = &params.cfg;
-        let v = mc.vocab_size;
-        let rows = cfg.batch_size.max(eval_rows);
-        let n_params = params.data.len();
-        let adam = cfg.optimizer != Optimizer::Sgd;
-        let mut a = Alloc { device, owned: Owned(Vec::new()) };
-        let rw = BufferUsages::STORAGE | BufferUsages::COPY_SRC | BufferUsages::COPY_DST;
-        let work = Work {
-            params: a.init("params", bytemuck::cast_slice(&params.data), rw),
-            grads: a.storage("grads", n_params * 4),
-            m: a.storage("adam m", if adam { n_params * 4 } else { 4 }),
-            v: a.storage("adam v", if adam { n_params * 4 } else { 4 }),
-            acts: Acts::new(&mut a, mc, rows, set),
-            steps: a.empty("steps", CHUNK * STEP_STRIDE as usize, BufferUsages::UNIFORM | BufferUsages::COPY_DST),
-            losses: a.storage("losses", CHUNK * 4),
-            status: a.storage("status", 4),
-            staging: a.empty("staging", CHUNK * 4, BufferUsages::MAP_READ | BufferUsages::COPY_DST),
-        };
-        let dims = dims(shapes, cfg, data.train.len());
-        let dims_buf = a.init("dims", bytemuck::bytes_of(&dims), BufferUsages::UNIFORM);
-        let w = &work;
-        let d = res(&dims_buf);
-        let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("step"),
-            layout: &k.step_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniform_at(&w.steps, 0, std::mem::size_of::<Step>() as u64),
-            }],
-        });
-        let mut binds = HashMap::new();
-        binds.insert(
-            BindId::Loss,
-            k.loss
-                .bind(device, &[d.clone(), w.acts.bind(Act::Rowloss), res(&w.params), res(&w.losses), res(&w.status)]),
-        );
-        let too_many_partials = |bytes: u64, max: u64| {
-            too_big(
-                "summing the gradients of one batch",
-                bytes,
-                max,
-                &format!("use a smaller batch_size, or a word list with fewer distinct characters ({} now)", v - 1),
-            )
-        };
-        let max = max_binding(&device.limits());
-        let splits = match (set, &k.hw, &w.acts.arena) {
-            (KernelSet::Hardware, Some(hw), Some((arena_buf, regions))) => {
-                // parts: [0] the L2 term, loss partials at 64, gradient partials after them.
-                let n_splits = shapes.hw_splits(cfg.batch_size as u32);
-                let loss_parts = 64u32;
-                let grad_parts = (loss_parts + n_splits).next_multiple_of(64);
-                let part_len = if n_splits > 1 { grad_parts as usize + n_splits as usize * n_params } else { 1 };
-                if part_len as u64 * 4 > max {
-                    return Err(too_many_partials(part_len as u64 * 4, max));
-                }
-                let parts = a.storage("partials", part_len * 4);
-                let arena = Arena {
-                    split_rows: shapes.hw_split_rows(),
-                    splits: n_splits,
-                    groups: shapes.hw_param_groups(),
-                    loss_parts,
-                    grad_parts,
-                    ..*regions
-                };
-                let arena_u = a.init("arena", bytemuck::bytes_of(&arena), BufferUsages::UNIFORM);
-                binds.insert(
-                    BindId::Params,
-                    hw.fused.bind(
-                        device,
-                        &[
-                            d.clone(),
-                            res(&arena_u),
-                            res(arena_buf),
-                            res(&w.params),
-                            res(&w.grads),
-                            res(&w.m),
-                            res(&w.v),
-                            res(&w.losses),
-                            res(&w.status),
-                            res(&parts),
-                        ],
-                    ),
-                );
-                let gather = |s: &Split, a: &mut Alloc, name: &str| {
-                    let x = a.init(name, bytemuck::cast_slice(&s.x), BufferUsages::STORAGE);
-                    let y = a.init(name, bytemuck::cast_slice(&s.y), BufferUsages::STORAGE);
-                    let bind = hw.rows.bind(
-                        device,
-                        &[d.clone(), res(&arena_u), res(&x), res(&y), res(&w.params), res(arena_buf), res(&parts)],
-                    );
-                    SplitBufs { len: s.len(), gather: bind }
-                };
-                [
-                    gather(&data.train, &mut a, "train"),
-                    gather(&data.dev, &mut a, "dev"),
-                    gather(&data.test, &mut a, "test"),
-                ]
-            }
-            _ => {
-                let gather = |s: &Split, a: &mut Alloc, name: &str| {
-                    let x = a.init(name, bytemuck::cast_slice(&s.x), BufferUsages::STORAGE);
-                    let y = a.init(name, bytemuck::cast_slice(&s.y), BufferUsages::STORAGE);
-                    let bind = k
-                        .batch
-                        .bind(device, &[d.clone(), res(&x), res(&y), w.acts.bind(Act::Xb), w.acts.bind(Act::Yb)]);
-                    SplitBufs { len: s.len(), gather: bind }
-                };
-                let splits = [
-                    gather(&data.train, &mut a, "train"),
-                    gather(&data.dev, &mut a, "dev"),
-                    gather(&data.test, &mut a, "test"),
-                ];
-                Self::software_binds(device, k, shapes, w, &mut a, &dims_buf, &mut binds, max, too_many_partials)?;
-                splits
-            }
-        };
-        let owned = a.owned;
-        Ok(Built { work, owned, splits, step_bind, binds })
-    }
-
-    /// The software set's bind groups: matmuls with their split-K reduces, the
-    /// embedding, xent and optimizer.
-    #[allow(clippy::too_many_arguments)]
-    fn software_binds(
-        device: &Device,
-        k: &Kernels,
-        shapes: &Shapes,
-        w: &Work,
-        a: &mut Alloc,
-        dims_buf: &Buffer,
-        binds: &mut HashMap<BindId, BindGroup>,
-        max: u64,
-        too_many_partials: impl Fn(u64, u64) -> Error,
-    ) -> Result<()> {
-        let (forward, backward) = plan::mats(shapes);
-        // Split passes and a chunked embedding backward write partials to `parts`,
-        // and a reduce pass adds them into grads.
-        let dc_parts = dc_chunks(shapes.batch, shapes.t);
-        let dc_len = shapes.v * shapes.e;
-        let mut part_len = if dc_parts > 1 { (dc_parts * dc_len) as usize } else { 0 };
-        for spec in &backward {
-            let mat = &spec.mat;
-            if mat.splits > 1 {
-                part_len = part_len.max((mat.splits * (mat.m + mat.ones_row) * mat.n) as usize);
-            }
-        }
-        if part_len as u64 * 4 > max {
-            return Err(too_many_partials(part_len as u64 * 4, max));
-        }
-        let parts = a.storage("partials", part_len * 4);
-        let stride = STEP_STRIDE as usize;
-        let specs: Vec<_> = forward.into_iter().chain(backward).collect();
-        let mut uniform_bytes = vec![0u8; (2 * specs.len() + 1) * stride];
-        let mut next = 0;
-        let mut put = |bytes: &[u8]| {
-            uniform_bytes[next..][..bytes.len()].copy_from_slice(bytes);
-            next += stride;
-            (next - stride) as u64
-        };
-        let mut plans = Vec::new();
-        for spec in &specs {
-            let mut mat = spec.mat;
-            let mut reduce = None;
-            if mat.splits > 1 {
-                let sum = Sum { len: (mat.m + mat.ones_row) * mat.n, parts: mat.splits, off: mat.out_off, _pad: 0 };
-                reduce = Some(put(bytemuck::bytes_of(&sum)));
-                mat.out_off = 0;
-            }
-            plans.push((put(bytemuck::bytes_of(&mat)), mat, reduce));
-        }
-        let c = shapes.c_off();
-        let dc_sum = Sum { len: dc_len, parts: dc_parts, off: c, _pad: 0 };
-        let dc_sum_at = put(bytemuck::bytes_of(&dc_sum));
-        let uniforms = a.init("mats", &uniform_bytes, BufferUsages::UNIFORM);
-        let mat_size = std::mem::size_of::<Mat>() as u64;
-        let sum_size = std::mem::size_of::<Sum>() as u64;
-        let reducer =
-            |at: u64| k.reduce.bind(device, &[uniform_at(&uniforms, at, sum_size), res(&parts), res(&w.grads)]);
-        let buf = |b: plan::Buf| match b {
-            plan::Buf::Emb => w.acts.bind(Act::Emb),
-            plan::Buf::H => w.acts.bind(Act::H),
-            plan::Buf::Logits => w.acts.bind(Act::Logits),
-            plan::Buf::Dh => w.acts.bind(Act::Dh),
-            plan::Buf::Demb => w.acts.bind(Act::Demb),
-            plan::Buf::Params => res(&w.params),
-            plan::Buf::Grads => res(&w.grads),
-        };
-        for (i, (spec, (at, mat, reduce))) in specs.iter().zip(plans).enumerate() {
-            let out = if reduce.is_some() { res(&parts) } else { buf(spec.bufs[3]) };
-            let r = [uniform_at(&uniforms, at, mat_size), buf(spec.bufs[0]), buf(spec.bufs[1]), buf(spec.bufs[2]), out];
-            binds.insert(BindId::Mat(i), k.matmul[mat.epilogue as usize].bind(device, &r));
-            if let Some(at) = reduce {
-                binds.insert(BindId::MatReduce(i), reducer(at));
-            }
-        }
-        if dc_parts > 1 {
-            binds.insert(BindId::EmbedReduce, reducer(dc_sum_at));
-        }
-        let dc_out = if dc_parts > 1 { res(&parts) } else { res(&w.grads) };
-        let d = res(dims_buf);
-        binds.insert(
-            BindId::EmbedForward,
-            k.embed_forward.bind(device, &[d.clone(), w.acts.bind(Act::Xb), res(&w.params), w.acts.bind(Act::Emb)]),
-        );
-        binds.insert(
-            BindId::EmbedBackward,
-            k.embed_backward.bind(device, &[d.clone(), w.acts.bind(Act::Xb), w.acts.bind(Act::Demb), dc_out]),
-        );
-        binds.insert(
-            BindId::Xent,
-            k.xent
-                .bind(device, &[d.clone(), w.acts.bind(Act::Yb), w.acts.bind(Act::Logits), w.acts.bind(Act::Rowloss)]),
-        );
-        binds.insert(
-            BindId::Optim,
-            k.optim.bind(device, &[d, res(&w.grads), res(&w.status), res(&w.params), res(&w.m), res(&w.v)]),
-        );
-        Ok(())
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -478,8 +237,16 @@ impl GpuBackend {
             KernelId::Xent => &k.xent,
             KernelId::Loss => &k.loss,
             KernelId::EmbedBackward => &k.embed_backward,
+            KernelId::TableForward => &k.table_forward,
+            KernelId::TableBackward => &k.table_backward,
             KernelId::Optim => &k.optim,
             KernelId::Rows => &hw().rows,
+            KernelId::RowsGather => &hw().gather,
+            KernelId::RowsXent => &hw().xent,
+            KernelId::Tiled(e) => {
+                &hw().tiled.as_ref().expect("the tiled matmuls are built for the tiled program's table")[e as usize]
+            }
+            KernelId::ParamsC => &hw().partial_c,
             KernelId::ParamsFused => &hw().fused,
             KernelId::ParamsPartial => &hw().partial,
             KernelId::ParamsReduce => &hw().reduce,
@@ -512,69 +279,6 @@ impl GpuBackend {
             bc2,
             mode: MODE_TRAIN,
         }
-    }
-
-    /// Runs training step `step_no` with each dispatch in its own compute pass,
-    /// timed by timestamp queries, and returns each pass's name and GPU time in µs;
-    /// `None` when the adapter has no timestamp queries (`Features::TIMESTAMP_QUERY`).
-    /// The step updates the model like [`Backend::train`].
-    pub async fn profile_step(&mut self, step_no: u64, lr: f32) -> Result<Option<Vec<(String, f64)>>> {
-        if !self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
-            return Ok(None);
-        }
-        self.check_alive()?;
-        let n = self.train_plan.len() as u32;
-        let queries = self.device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("profile"),
-            ty: wgpu::QueryType::Timestamp,
-            count: 2 * n,
-        });
-        let bytes = u64::from(2 * n) * 8;
-        let make = |usage| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("profile"),
-                size: bytes,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
-        let resolved = make(BufferUsages::QUERY_RESOLVE | BufferUsages::COPY_SRC);
-        let staging = make(BufferUsages::MAP_READ | BufferUsages::COPY_DST);
-        let step = self.train_step(step_no, 0, lr);
-        self.queue.write_buffer(&self.work.steps, 0, bytemuck::bytes_of(&step));
-        self.queue.write_buffer(&self.work.status, 0, bytemuck::bytes_of(&0u32));
-        let scopes = Scopes::push(&self.device);
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        for (i, p) in self.train_plan.iter().enumerate() {
-            let timestamp_writes = wgpu::ComputePassTimestampWrites {
-                query_set: &queries,
-                beginning_of_pass_write_index: Some(2 * i as u32),
-                end_of_pass_write_index: Some(2 * i as u32 + 1),
-            };
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("profile"),
-                timestamp_writes: Some(timestamp_writes),
-            });
-            let (kernel, bind) = self.resolve(p, 0);
-            dispatch(&mut pass, kernel, bind, &self.step_bind, 0, p.grid);
-        }
-        enc.resolve_query_set(&queries, 0..2 * n, &resolved, 0);
-        enc.copy_buffer_to_buffer(&resolved, 0, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        let ticks = readback::read::<u64>(&self.device, &staging, 2 * n as usize).await;
-        resolved.destroy();
-        staging.destroy();
-        queries.destroy();
-        scopes.pop("profiling a step on the GPU").await?;
-        let ticks = ticks?;
-        self.opt_t += 1;
-        let ns_per_tick = f64::from(self.queue.get_timestamp_period());
-        let times = self
-            .train_plan
-            .iter()
-            .zip(ticks.chunks(2))
-            .map(|(p, t)| (p.name.clone(), t[1].saturating_sub(t[0]) as f64 * ns_per_tick / 1e3));
-        Ok(Some(times.collect()))
     }
 
     fn n_params(&self) -> usize {
@@ -627,51 +331,6 @@ impl GpuBackend {
         out
     }
 
-    /// `n` values of one activation.
-    async fn read_act<T: bytemuck::Pod>(&self, act: Act, n: usize) -> Result<Vec<T>> {
-        let (buf, off) = self.work.acts.get(act);
-        self.read_buffer(buf, off, n).await
-    }
-
-    /// Runs one training step and reads back every intermediate buffer.
-    pub async fn trace_step(&mut self, step: u64, lr: f32) -> Result<StepTrace> {
-        let loss = self.train(step, &[lr]).await?[0];
-        let mc = &self.model;
-        let b = self.cfg.batch_size;
-        let (t, te, h, v) = (mc.block_size, mc.n_in(), mc.n_hidden, mc.vocab_size);
-        let n = self.n_params();
-        Ok(StepTrace {
-            loss,
-            xb: self.read_act(Act::Xb, b * t).await?,
-            yb: self.read_act(Act::Yb, b).await?,
-            emb: self.read_act(Act::Emb, b * te).await?,
-            h: self.read_act(Act::H, b * h).await?,
-            dlogits: self.read_act(Act::Logits, b * v).await?,
-            rowloss: self.read_act(Act::Rowloss, b).await?,
-            dpre: self.read_act(Act::Dh, b * h).await?,
-            demb: self.read_act(Act::Demb, b * te).await?,
-            grads: self.read_buffer(&self.work.grads, 0, n).await?,
-            params: self.read_buffer(&self.work.params, 0, n).await?,
-        })
-    }
-
-    /// Submits as many empty-kernel dispatches as `steps` training steps have, in
-    /// one submission, and waits for them. Timing this against [`Backend::train`]
-    /// with the same `steps` gives the share of dispatch overhead.
-    pub async fn dispatch_only(&mut self, steps: usize) -> Result<()> {
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&self.kernels.noop.pipeline);
-            for _ in 0..steps * self.train_plan.len() {
-                pass.dispatch_workgroups(1, 1, 1);
-            }
-        }
-        enc.copy_buffer_to_buffer(&self.work.losses, 0, &self.work.staging, 0, 4);
-        self.queue.submit([enc.finish()]);
-        readback::read::<f32>(&self.device, &self.work.staging, 1).await.map(|_| ())
-    }
-
     /// Destroys the device, as a lost GPU would (a driver reset, an unplugged
     /// card): every later call fails with [`Error::Gpu`]. For tests of the recovery.
     pub fn lose_device(&self) {
@@ -687,44 +346,6 @@ impl GpuBackend {
     fn write_moments(&self, m: &[f32], v: &[f32]) {
         self.queue.write_buffer(&self.work.m, 0, bytemuck::cast_slice(m));
         self.queue.write_buffer(&self.work.v, 0, bytemuck::cast_slice(v));
-    }
-}
-
-/// The `Dims` uniform: the pass table's shapes and offsets, and the run's constants.
-fn dims(s: &Shapes, cfg: &TrainConfig, n_train: usize) -> Dims {
-    Dims {
-        t: s.t,
-        e: s.e,
-        h: s.h,
-        v: s.v,
-        te: s.te,
-        n_train: n_train as u32,
-        key: batch_key(cfg.seed),
-        direct: s.direct as u32,
-        c_off: s.off(Tensor::C),
-        w1_off: s.off(Tensor::W1),
-        b1_off: s.off(Tensor::B1),
-        w2_off: s.off(Tensor::W2),
-        b2_off: s.off(Tensor::B2),
-        w3_off: s.off(Tensor::W3),
-        n_params: s.n_params,
-        optimizer: match cfg.optimizer {
-            Optimizer::Sgd => 0,
-            Optimizer::Adam => 1,
-            Optimizer::Adamw => 2,
-        },
-        l2_c: cfg.l2.c,
-        l2_w1: cfg.l2.w1,
-        l2_w2: cfg.l2.w2,
-        wd: cfg.weight_decay,
-        beta1: ADAM_BETA1,
-        one_minus_beta1: 1.0 - ADAM_BETA1,
-        beta2: ADAM_BETA2,
-        one_minus_beta2: 1.0 - ADAM_BETA2,
-        eps: ADAM_EPS,
-        dc_chunk: DC_CHUNK,
-        dc_off: if dc_chunks(s.batch, s.t) > 1 { 0 } else { s.c_off() },
-        _pad: 0,
     }
 }
 

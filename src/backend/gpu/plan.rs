@@ -14,6 +14,8 @@
 use serde::Serialize;
 
 use super::kernels::*;
+use super::tuning::{Tuning, TILED_WG, TILE_K};
+use crate::backend::cpu::use_tables;
 use crate::backend::KernelSet;
 use crate::config::{Optimizer, TrainConfig};
 use crate::model::ModelConfig;
@@ -53,11 +55,16 @@ pub struct Shapes {
     /// Whether any L2 λ is non-zero (the loss then reads the parameters).
     pub l2: bool,
     pub max_dim: u32,
+    /// The adapter class's parallelism constants.
+    pub tuning: Tuning,
+    /// Whether the software set's training steps go through the embedding tables
+    /// (the CPU backend's rule, [`use_tables`]; see `shaders/table.wgsl`).
+    pub table: bool,
     layout: Layout,
 }
 
 impl Shapes {
-    pub fn new(m: &ModelConfig, cfg: &TrainConfig, max_dim: u32) -> Self {
+    pub fn new(m: &ModelConfig, cfg: &TrainConfig, max_dim: u32, tuning: Tuning) -> Self {
         let layout = Layout::new(m);
         Shapes {
             t: m.block_size as u32,
@@ -71,6 +78,8 @@ impl Shapes {
             optimizer: cfg.optimizer,
             l2: cfg.l2.c != 0.0 || cfg.l2.w1 != 0.0 || cfg.l2.w2 != 0.0,
             max_dim,
+            tuning,
+            table: use_tables(m, cfg.batch_size),
             layout,
         }
     }
@@ -85,15 +94,45 @@ impl Shapes {
         self.off(Tensor::C)
     }
 
-    /// Rows per split of the hardware weight gradients: the embedding gradient
-    /// walks rows × T positions, at most [`HW_MAX_LOOP`].
-    pub fn hw_split_rows(&self) -> u32 {
-        (HW_MAX_LOOP / self.t).max(1)
+    /// Whether a hardware training step of `rows` rows runs the tiled program
+    /// (`matmul_tiled.wgsl`), chosen by shape as TF.js's `BatchMatMul_impl` does:
+    /// only when its passes over the batch, TILE rows per workgroup, reach the
+    /// adapter's `split_k_groups` workgroups. Below that the tiles leave the GPU
+    /// idle, and the per-row kernel (one workgroup per row, ≤ 3 dispatches a step)
+    /// fills it better; above it the per-row kernel rereads every weight per row,
+    /// and staging weight tiles in workgroup memory saves that traffic.
+    pub fn tiled(&self, rows: u32) -> bool {
+        rows.div_ceil(self.tuning.tile) >= self.tuning.split_k_groups
+    }
+
+    /// Rows per split of the hardware weight gradients at `rows` rows: the
+    /// embedding gradient walks rows × T positions, at most [`HW_MAX_LOOP`]. The
+    /// tiled program splits further, until its weight gradient with the fewest
+    /// workgroups reaches `split_k_groups`, keeping `min_split` rows per split.
+    pub fn hw_split_rows(&self, rows: u32) -> u32 {
+        let most = (HW_MAX_LOOP / self.t).max(1);
+        if !self.tiled(rows) {
+            return most;
+        }
+        let tile = self.tuning.tile;
+        let (_, backward) = mats(self);
+        let fewest = backward
+            .iter()
+            .filter(|spec| spec.mat.rows_in & ROWS_K != 0)
+            .map(|spec| (spec.mat.m + spec.mat.ones_row).div_ceil(tile) * spec.mat.n.div_ceil(tile))
+            .fold(self.hw_c_groups(), u32::min);
+        let want = rows.saturating_mul(fewest).div_ceil(self.tuning.split_k_groups);
+        want.max(self.tuning.min_split).min(most)
     }
 
     /// Splits of the hardware weight gradients at `rows` rows (1: the fused pass).
     pub fn hw_splits(&self, rows: u32) -> u32 {
-        rows.div_ceil(self.hw_split_rows()).max(1)
+        rows.div_ceil(self.hw_split_rows(rows)).max(1)
+    }
+
+    /// Workgroups over C's entries of `params.partial_c` (the tiled program).
+    pub fn hw_c_groups(&self) -> u32 {
+        (self.v * self.e).div_ceil(HW_PARAM_WG)
     }
 
     /// Workgroups of the hardware per-parameter passes.
@@ -112,6 +151,10 @@ pub enum Buf {
     Demb,
     Params,
     Grads,
+    /// The embedding tables C @ W_t of the table path: (T, V, H) then (T, V, V).
+    Tables,
+    /// Their gradients, laid out alike.
+    TableGrads,
 }
 
 /// One linear-layer pass of the software set: its uniform and its buffers (a, b, aux, out).
@@ -120,6 +163,14 @@ pub struct MatSpec {
     pub name: &'static str,
     pub mat: Mat,
     pub bufs: [Buf; 4],
+}
+
+impl MatSpec {
+    /// Whether it reads the embeddings or writes their gradient: the layers the
+    /// table path replaces.
+    pub fn embedded(&self) -> bool {
+        self.bufs[0] == Buf::Emb || self.bufs[3] == Buf::Demb
+    }
 }
 
 /// The software set's matmul passes, forward then backward, in dispatch order
@@ -152,7 +203,7 @@ pub fn mats(s: &Shapes) -> (Vec<MatSpec>, Vec<MatSpec>) {
         out_sm: n,
         ones_row,
         rows_in: ROWS_K,
-        splits: k_splits(m + ones_row, n, s.batch),
+        splits: k_splits(m + ones_row, n, s.batch, &s.tuning),
         ..Mat::default()
     };
     let spec = |name, mat, bufs| MatSpec { name, mat, bufs };
@@ -200,6 +251,67 @@ pub fn mats(s: &Shapes) -> (Vec<MatSpec>, Vec<MatSpec>) {
     (present(forward), present(backward))
 }
 
+/// The table path's matmuls (software set, training steps with [`Shapes::table`]):
+/// (the tables C @ W_t, the hidden layer's gradients from ds_h, the direct
+/// connections' gradients from ds_v). The last hidden gradient pass adds a ones
+/// row, whose output row lands on b1 (right after W1): Σ_v ds_h[T−1] = Σ_rows dpre.
+pub fn table_mats(s: &Shapes) -> (Vec<MatSpec>, Vec<MatSpec>, Vec<MatSpec>) {
+    use Buf::*;
+    let (t, e, h, v) = (s.t, s.e, s.h, s.v);
+    let c = s.c_off();
+    let spec = |name, mat, bufs| MatSpec { name, mat, bufs };
+    let mat = |m, n, k, a, b, out_off, out_sm, epilogue| Mat {
+        m,
+        n,
+        k,
+        a,
+        b,
+        out_off,
+        out_sm,
+        epilogue,
+        splits: 1,
+        ..Mat::default()
+    };
+    // Layer W (T·E, n) at w_off with tables at table_off: per position t, the table
+    // C @ W_t, then dW_t = Cᵀ @ ds_t (+ the ones row) and dC (+)= ds_t @ W_tᵀ.
+    let layer = |w_off: u32, n: u32, table_off: u32, first_dc: bool, bias: bool| {
+        let tables: Vec<MatSpec> = (0..t)
+            .map(|p| {
+                let m = mat(v, n, e, [c, e, 1], [w_off + p * e * n, n, 1], table_off + p * v * n, n, EPI_NONE);
+                spec("table_t = C@W_t", m, [Params, Params, Params, Tables])
+            })
+            .collect();
+        let dw = (0..t).map(|p| {
+            let mut m = mat(e, n, v, [c, 1, e], [table_off + p * v * n, n, 1], w_off + p * e * n, n, EPI_NONE);
+            m.ones_row = u32::from(bias && p == t - 1);
+            spec(
+                if m.ones_row == 1 { "[dW_t; db] = [C,1]ᵀ@ds_t" } else { "dW_t = Cᵀ@ds_t" },
+                m,
+                [Params, TableGrads, Params, Grads],
+            )
+        });
+        let dc = (0..t).map(|p| {
+            let epilogue = if first_dc && p == 0 { EPI_NONE } else { EPI_ACCUMULATE };
+            let m = mat(v, e, n, [table_off + p * v * n, n, 1], [w_off + p * e * n, 1, n], c, e, epilogue);
+            spec("dC (+)= ds_t@W_tᵀ", m, [TableGrads, Params, Params, Grads])
+        });
+        (tables, dw.chain(dc).collect::<Vec<_>>())
+    };
+    let (mut tables, hidden) = layer(s.off(Tensor::W1), h, 0, true, true);
+    let mut direct = Vec::new();
+    if s.direct {
+        let (t3, g3) = layer(s.off(Tensor::W3), v, t * v * h, false, false);
+        tables.extend(t3);
+        direct = g3;
+    }
+    (tables, hidden, direct)
+}
+
+/// Values of the table path's tables (and of their gradients): (T, V, H) then (T, V, V).
+pub fn table_len(s: &Shapes) -> u64 {
+    u64::from(s.t) * u64::from(s.v) * u64::from(s.h + if s.direct { s.v } else { 0 })
+}
+
 fn present<const N: usize>(specs: [Option<MatSpec>; N]) -> Vec<MatSpec> {
     specs.into_iter().flatten().collect()
 }
@@ -217,8 +329,20 @@ pub enum KernelId {
     Loss,
     EmbedBackward,
     Optim,
+    /// Table path: a row's layer input as Σ_t table[t, x_t].
+    TableForward,
+    /// Table path: the tables' gradient, scattered from the rows by token.
+    TableBackward,
     /// Hardware: the whole forward and backward of one row per workgroup.
     Rows,
+    /// Hardware, tiled program: gather and embed, one workgroup per row.
+    RowsGather,
+    /// Hardware, tiled program: softmax cross-entropy, one workgroup per row.
+    RowsXent,
+    /// Hardware, tiled program: `matmul_tiled.wgsl` with this epilogue (`EPI_*`).
+    Tiled(u32),
+    /// Hardware, tiled program: C's gradient partials and the loss partials.
+    ParamsC,
     /// Hardware: weight gradients, loss, guard and update in one pass (small batches).
     ParamsFused,
     /// Hardware: one split's weight gradients and loss partial (large batches).
@@ -243,8 +367,16 @@ pub enum BindId {
     EmbedBackward,
     EmbedReduce,
     Optim,
+    /// The table path's i-th matmul of [`table_mats`] (tables, hidden, direct).
+    TableMat(usize),
+    /// The table path's gather (0 hidden, 1 direct connections).
+    TableForward(usize),
+    /// The table path's scatter (0 hidden, 1 direct connections).
+    TableBackward(usize),
     /// The hardware per-parameter passes.
     Params,
+    /// The tiled program's i-th matmul of [`mats`] (forward then backward).
+    Tiled(usize),
 }
 
 /// One dispatch of the table.
@@ -306,23 +438,14 @@ pub fn passes(s: &Shapes, set: KernelSet, mode: Mode, rows: u32) -> Vec<Pass> {
 
 fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     let md = s.max_dim;
-    let (r, t, te, v, e) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.v), u64::from(s.e));
-    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| Pass {
-        name: name.into(),
-        kernel,
-        bind,
-        grid: grid(n.div_ceil(WG_1D), md),
-        invocations: WG_1D,
-        longest_loop,
-        flops,
-        bytes,
-        workgroup_bytes: 0,
-        barriers: 0,
-        over_batch,
+    let (r, t, te, v) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.v));
+    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| {
+        one_d_pass(md, name, (kernel, bind), n, (longest_loop, flops, bytes), over_batch)
     };
-    let mut out = vec![
-        one_d("batch", KernelId::Batch, BindId::Gather, rows, t, 0, 4 * r * (2 * t + 2), true),
-        one_d(
+    let table = mode == Mode::Train && s.table;
+    let mut out = vec![one_d("batch", KernelId::Batch, BindId::Gather, rows, t, 0, 4 * r * (2 * t + 2), true)];
+    if !table {
+        out.push(one_d(
             "emb = C[xb]",
             KernelId::EmbedForward,
             BindId::EmbedForward,
@@ -331,31 +454,28 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             0,
             4 * (r * t + 2 * r * te),
             true,
-        ),
-    ];
+        ));
+    }
     let (forward, backward) = mats(s);
     let n_forward = forward.len();
-    let mat_pass = |out: &mut Vec<Pass>, i: usize, spec: &MatSpec| {
+    let mat_pass = |out: &mut Vec<Pass>, bind: BindId, spec: &MatSpec| {
         let m = &spec.mat;
-        let dim = |value: u32, bit: u32| if m.rows_in & bit != 0 { rows } else { value };
-        let (mm, k) = (dim(m.m, ROWS_M), dim(m.k, ROWS_K));
-        let rows_out = mm + m.ones_row;
-        let (m64, n64, k64) = (u64::from(rows_out), u64::from(m.n), u64::from(k));
-        let partials = if m.splits > 1 { u64::from(m.splits) * m64 * n64 } else { 0 };
+        let c = MatCost::new(spec, rows, m.splits);
         out.push(Pass {
             name: spec.name.into(),
             kernel: KernelId::Matmul(m.epilogue),
-            bind: BindId::Mat(i),
-            grid: (m.n.div_ceil(TILE), rows_out.div_ceil(TILE) * m.splits),
+            bind,
+            grid: (m.n.div_ceil(TILE), c.rows_out.div_ceil(TILE) * m.splits),
             invocations: MATMUL_WG,
-            longest_loop: u64::from(k.div_ceil(m.splits)),
-            flops: 2 * m64 * n64 * k64,
-            bytes: 4 * (u64::from(mm) * k64 + k64 * n64 + m64 * n64 + partials),
+            longest_loop: u64::from(c.k.div_ceil(m.splits)),
+            flops: c.flops,
+            bytes: c.bytes,
             workgroup_bytes: 0,
             barriers: 0,
-            over_batch: true,
+            over_batch: m.rows_in != 0,
         });
-        if m.splits > 1 {
+        if let (true, BindId::Mat(i)) = (m.splits > 1, bind) {
+            let (rows_out, partials) = (c.rows_out, c.partials);
             let len = rows_out * m.n;
             let flops = u64::from(m.splits) * u64::from(len);
             let bytes = 4 * (partials + u64::from(len));
@@ -371,7 +491,33 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             ));
         }
     };
-    forward.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, i, spec));
+    let (tables, hidden, direct) = if table { table_mats(s) } else { Default::default() };
+    let n_tables = tables.len();
+    // The table path's gather (0 hidden, 1 direct) over (rows, n) outputs.
+    let gather = |i: usize, n: u32, name: &str| {
+        let work = r * u64::from(n);
+        one_d(
+            name,
+            KernelId::TableForward,
+            BindId::TableForward(i),
+            rows * n,
+            t,
+            t * work,
+            4 * (r * t + work * (t + 1)),
+            true,
+        )
+    };
+    tables.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(i), spec));
+    for (i, spec) in forward.iter().enumerate() {
+        if !table || !spec.embedded() {
+            mat_pass(&mut out, BindId::Mat(i), spec);
+        } else if i == 0 {
+            out.push(gather(0, s.h, "h = tanh(b1 + Σ_t table_t[x_t])"));
+        }
+    }
+    if table && s.direct {
+        out.push(gather(1, s.v, "logits += Σ_t table3_t[x_t]"));
+    }
     out.push(one_d("softmax xent", KernelId::Xent, BindId::Xent, rows, 3 * v, 5 * r * v, 4 * r * (2 * v + 2), true));
     let l2_params = if mode == Mode::Train && s.l2 { u64::from(s.v * s.e + s.te * s.h + s.h * s.v) } else { 0 };
     let l2_sums = if mode == Mode::Train && s.l2 { 3 } else { 0 };
@@ -379,15 +525,81 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     if mode == Mode::Eval {
         return out;
     }
-    backward.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, n_forward + i, spec));
-    let chunks = dc_chunks(rows, s.t);
+    for (i, spec) in backward.iter().enumerate().filter(|(_, spec)| !table || !spec.embedded()) {
+        mat_pass(&mut out, BindId::Mat(n_forward + i), spec);
+    }
+    if table {
+        // The scatter over (T, V, n) table entries, each walking the rows.
+        let scatter = |i: usize, n: u32, name: &str| {
+            let entries = s.t * s.v * n;
+            let bytes = 4 * (r * t + r * u64::from(n) + u64::from(entries));
+            one_d(
+                name,
+                KernelId::TableBackward,
+                BindId::TableBackward(i),
+                entries,
+                r,
+                r * u64::from(entries),
+                bytes,
+                true,
+            )
+        };
+        out.push(scatter(0, s.h, "ds_h = Σ dpre rows by token"));
+        let at = n_tables;
+        hidden.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(at + i), spec));
+        if s.direct {
+            out.push(scatter(1, s.v, "ds_v = Σ dlogits rows by token"));
+            let at = n_tables + hidden.len();
+            direct.iter().enumerate().for_each(|(i, spec)| mat_pass(&mut out, BindId::TableMat(at + i), spec));
+        }
+    } else {
+        embed_backward(s, rows, &mut out);
+    }
+    let n = u64::from(s.n_params);
+    out.push(one_d("optimizer", KernelId::Optim, BindId::Optim, s.n_params, 1, 10 * n, update_bytes(s), false));
+    out
+}
+
+/// A software 1-D pass over `n` invocations: (longest loop, FLOPs, bytes).
+fn one_d_pass(
+    md: u32,
+    name: &str,
+    (kernel, bind): (KernelId, BindId),
+    n: u32,
+    cost: (u64, u64, u64),
+    over_batch: bool,
+) -> Pass {
+    let (longest_loop, flops, bytes) = cost;
+    Pass {
+        name: name.into(),
+        kernel,
+        bind,
+        grid: grid(n.div_ceil(WG_1D), md),
+        invocations: WG_1D,
+        longest_loop,
+        flops,
+        bytes,
+        workgroup_bytes: 0,
+        barriers: 0,
+        over_batch,
+    }
+}
+
+/// The software set's embedding backward (dC by token, in chunks) and its reduce.
+fn embed_backward(s: &Shapes, rows: u32, out: &mut Vec<Pass>) {
+    let (r, t, v, e) = (u64::from(rows), u64::from(s.t), u64::from(s.v), u64::from(s.e));
+    let md = s.max_dim;
+    let one_d = |name: &str, kernel, bind, n: u32, longest_loop, flops, bytes, over_batch| {
+        one_d_pass(md, name, (kernel, bind), n, (longest_loop, flops, bytes), over_batch)
+    };
+    let chunks = dc_chunks(rows, s.t, s.tuning.dc_chunk);
     let positions = r * t;
     out.push(one_d(
         "dC = Σ demb by token",
         KernelId::EmbedBackward,
         BindId::EmbedBackward,
         chunks * s.e,
-        v + u64::from(DC_CHUNK).min(positions),
+        v + u64::from(s.tuning.dc_chunk).min(positions),
         positions * e,
         4 * (positions + positions * e + u64::from(chunks) * v * e),
         true,
@@ -406,13 +618,147 @@ fn software(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             false,
         ));
     }
+}
+
+/// Compulsory bytes of the optimizer update: params and gradients (+ Adam's moments).
+fn update_bytes(s: &Shapes) -> u64 {
     let n = u64::from(s.n_params);
-    let optim_bytes = if s.optimizer == Optimizer::Sgd { 3 * n } else { 7 * n };
-    out.push(one_d("optimizer", KernelId::Optim, BindId::Optim, s.n_params, 1, 10 * n, 4 * optim_bytes, false));
+    4 * if s.optimizer == Optimizer::Sgd { 3 * n } else { 7 * n }
+}
+
+/// What one matmul pass over `rows` rows with `splits` K splits computes and moves.
+struct MatCost {
+    k: u32,
+    rows_out: u32,
+    flops: u64,
+    /// Compulsory bytes, the partials included.
+    bytes: u64,
+    /// Values of the split-K partials (0 unsplit).
+    partials: u64,
+}
+
+impl MatCost {
+    fn new(spec: &MatSpec, rows: u32, splits: u32) -> Self {
+        let m = &spec.mat;
+        let dim = |value: u32, bit: u32| if m.rows_in & bit != 0 { rows } else { value };
+        let (mm, k) = (dim(m.m, ROWS_M), dim(m.k, ROWS_K));
+        let rows_out = mm + m.ones_row;
+        let (m64, n64, k64) = (u64::from(rows_out), u64::from(m.n), u64::from(k));
+        let partials = if splits > 1 { u64::from(splits) * m64 * n64 } else { 0 };
+        MatCost {
+            k,
+            rows_out,
+            flops: 2 * m64 * n64 * k64,
+            bytes: 4 * (u64::from(mm) * k64 + k64 * n64 + m64 * n64 + partials),
+            partials,
+        }
+    }
+}
+
+/// The pass that adds the hardware set's split partials in order, then loss, guard and update.
+fn params_reduce(s: &Shapes, splits: u32) -> Pass {
+    let n = u64::from(s.n_params);
+    let sp = u64::from(splits);
+    Pass {
+        name: "params: splits added, loss, guard, update".into(),
+        kernel: KernelId::ParamsReduce,
+        bind: BindId::Params,
+        grid: grid(s.hw_param_groups(), s.max_dim),
+        invocations: HW_PARAM_WG,
+        longest_loop: sp,
+        flops: sp * n + 10 * n,
+        bytes: 4 * sp * (n + 1) + update_bytes(s),
+        workgroup_bytes: HW_PARAM_WG * 4,
+        barriers: tree_barriers(HW_PARAM_WG),
+        over_batch: false,
+    }
+}
+
+/// The hardware set's tiled program for the largest batches (see [`Shapes::tiled`]):
+/// the layer table of [`mats`] through `matmul_tiled.wgsl`, with the per-row gather
+/// and cross-entropy of `rows.wgsl` around it, C's gradient and the loss partials
+/// from `params.wgsl`, and its reduce.
+fn tiled(s: &Shapes, rows: u32) -> Vec<Pass> {
+    let md = s.max_dim;
+    let (r, t, te, v, e) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.v), u64::from(s.e));
+    let lanes = |n: u32| u64::from(n.div_ceil(HW_ROW_WG));
+    let splits = s.hw_splits(rows);
+    let split_rows = s.hw_split_rows(rows);
+    let l2_params = u64::from(s.v * s.e + s.te * s.h + s.h * s.v);
+    let l2_loop = if s.l2 { l2_params.div_ceil(u64::from(HW_ROW_WG)) } else { 0 };
+    let mut out = vec![Pass {
+        name: "rows: gather, emb = C[xb]".into(),
+        kernel: KernelId::RowsGather,
+        bind: BindId::Gather,
+        grid: grid(rows + 1, md),
+        invocations: HW_ROW_WG,
+        longest_loop: lanes(s.te).max(l2_loop),
+        flops: if s.l2 { 2 * l2_params } else { 0 },
+        bytes: 4 * (r * (t + 1) + r * (t + 1 + te) + if s.l2 { l2_params } else { v * e }),
+        workgroup_bytes: HW_ROW_WG * 4,
+        barriers: if s.l2 { 3 * tree_barriers(HW_ROW_WG) } else { 0 },
+        over_batch: true,
+    }];
+    let (forward, backward) = mats(s);
+    let n_forward = forward.len();
+    let tile = s.tuning.tile;
+    let mat_pass = |i: usize, spec: &MatSpec| {
+        let m = &spec.mat;
+        let k_split = m.rows_in & ROWS_K != 0;
+        let sp = if k_split { splits } else { 1 };
+        let c = MatCost::new(spec, rows, sp);
+        let per_split = if k_split { c.k.min(split_rows) } else { c.k };
+        Pass {
+            name: spec.name.into(),
+            kernel: KernelId::Tiled(m.epilogue),
+            bind: BindId::Tiled(i),
+            grid: (m.n.div_ceil(tile), c.rows_out.div_ceil(tile) * sp),
+            invocations: TILED_WG,
+            longest_loop: u64::from(per_split),
+            flops: c.flops,
+            bytes: c.bytes,
+            workgroup_bytes: s.tuning.tile_bytes(),
+            barriers: 2 * per_split.div_ceil(TILE_K),
+            over_batch: true,
+        }
+    };
+    out.extend(forward.iter().enumerate().map(|(i, spec)| mat_pass(i, spec)));
+    out.push(Pass {
+        name: "rows: softmax xent".into(),
+        kernel: KernelId::RowsXent,
+        bind: BindId::Gather,
+        grid: grid(rows, md),
+        invocations: HW_ROW_WG,
+        longest_loop: 2 * v,
+        flops: 5 * r * v,
+        bytes: 4 * r * (2 * v + 2),
+        workgroup_bytes: 0,
+        barriers: 1,
+        over_batch: true,
+    });
+    out.extend(backward.iter().enumerate().map(|(i, spec)| mat_pass(n_forward + i, spec)));
+    let sp = u64::from(splits);
+    out.push(Pass {
+        name: format!("params: dC and loss of {splits} row splits"),
+        kernel: KernelId::ParamsC,
+        bind: BindId::Params,
+        grid: grid(s.hw_c_groups() * splits, md),
+        invocations: HW_PARAM_WG,
+        longest_loop: u64::from(split_rows) * t,
+        flops: r * t * e,
+        bytes: 4 * (r * t + r * te + r + sp * (v * e + 1)),
+        workgroup_bytes: HW_PARAM_WG * 4,
+        barriers: tree_barriers(HW_PARAM_WG),
+        over_batch: true,
+    });
+    out.push(params_reduce(s, splits));
     out
 }
 
 fn hardware(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
+    if mode == Mode::Train && s.tiled(rows) {
+        return tiled(s, rows);
+    }
     let md = s.max_dim;
     let (r, t, te, h, v) = (u64::from(rows), u64::from(s.t), u64::from(s.te), u64::from(s.h), u64::from(s.v));
     let lanes = |n: u32| u64::from(n.div_ceil(HW_ROW_WG));
@@ -455,7 +801,6 @@ fn hardware(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
     // Each weight gradient entry sums one product per row; dC entries scan rows × T positions.
     let grad_flops = 2 * r * (te * h + h + h * v + v + w3) + r * t * u64::from(s.e);
     let grad_bytes = 4 * r * (2 * te + 2 * h + v + t);
-    let update_bytes = 4 * if s.optimizer == Optimizer::Sgd { 3 * n } else { 7 * n };
     let loss_barriers = tree_barriers(HW_PARAM_WG);
     if splits == 1 {
         out.push(Pass {
@@ -466,14 +811,14 @@ fn hardware(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
             invocations: HW_PARAM_WG,
             longest_loop: (r * t).max(u64::from(rows.div_ceil(HW_PARAM_WG))),
             flops: grad_flops + 10 * n,
-            bytes: grad_bytes + update_bytes,
+            bytes: grad_bytes + update_bytes(s),
             workgroup_bytes: HW_PARAM_WG * 4,
             barriers: loss_barriers,
             over_batch: true,
         });
         return out;
     }
-    let split_rows = u64::from(s.hw_split_rows());
+    let split_rows = u64::from(s.hw_split_rows(rows));
     let sp = u64::from(splits);
     out.push(Pass {
         name: format!("params: gradients of {splits} row splits"),
@@ -488,19 +833,7 @@ fn hardware(s: &Shapes, mode: Mode, rows: u32) -> Vec<Pass> {
         barriers: loss_barriers,
         over_batch: true,
     });
-    out.push(Pass {
-        name: "params: splits added, loss, guard, update".into(),
-        kernel: KernelId::ParamsReduce,
-        bind: BindId::Params,
-        grid: grid(groups, md),
-        invocations: HW_PARAM_WG,
-        longest_loop: sp,
-        flops: sp * n + 10 * n,
-        bytes: 4 * sp * (n + 1) + update_bytes,
-        workgroup_bytes: HW_PARAM_WG * 4,
-        barriers: loss_barriers,
-        over_batch: false,
-    });
+    out.push(params_reduce(s, splits));
     out
 }
 

@@ -7,10 +7,11 @@ use clap::Args;
 use serde_json::json;
 
 use makemore::backend::gpu::plan::{self, Mode, Shapes, DEFAULT_MAX_DIM, GPU_CLASSES};
+use makemore::backend::gpu::tuning::{Tuning, CLASS_NAMES, DEFAULT};
 use makemore::backend::KernelSet;
 use makemore::data::{Dataset, BUNDLED_NAMES};
 use makemore::web::config::Resolved;
-use makemore::Result;
+use makemore::{Error, Result};
 
 use crate::args::ModelFlags;
 
@@ -21,6 +22,10 @@ pub struct GpuPlanArgs {
     /// software | hardware
     #[arg(long, default_value = "hardware")]
     kernels: KernelSet,
+    /// The adapter class whose parallelism constants to use (software, nvidia, amd,
+    /// apple, intel, unknown); default: unknown, the safe defaults.
+    #[arg(long, value_name = "class")]
+    adapter_class: Option<String>,
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -31,20 +36,30 @@ pub fn run(args: &GpuPlanArgs) -> Result<()> {
     // The vocabulary of the bundled names (27 with the end marker).
     let vocab = Dataset::new(BUNDLED_NAMES, r.model.block_size, r.train.split_seed)?.vocab.len();
     let Resolved { model: m, train: t, .. } = r.with_vocab(vocab)?;
-    let shapes = Shapes::new(&m, &t, DEFAULT_MAX_DIM);
+    let tuning = match &args.adapter_class {
+        None => DEFAULT,
+        Some(class) => Tuning::named(class).ok_or_else(|| {
+            Error::config(
+                "adapter-class",
+                format!("{class:?} is not an adapter class; use one of {}", CLASS_NAMES.join(", ")),
+            )
+        })?,
+    };
+    let shapes = Shapes::new(&m, &t, DEFAULT_MAX_DIM, tuning);
     let passes = plan::passes(&shapes, args.kernels, Mode::Train, t.batch_size as u32);
     let flops: u64 = passes.iter().map(|p| p.flops).sum();
     let bytes: u64 = passes.iter().map(|p| p.bytes).sum();
     let bounds: Vec<(&str, f64)> = GPU_CLASSES.iter().map(|g| (g.name, plan::bound_us(&passes, g))).collect();
     let config = format!(
-        "T={} E={} H={} V={} batch {}{}, {} kernels",
+        "T={} E={} H={} V={} batch {}{}, {} kernels, {} adapter constants",
         m.block_size,
         m.n_embd,
         m.n_hidden,
         m.vocab_size,
         t.batch_size,
         if m.direct { ", direct" } else { "" },
-        args.kernels.name()
+        args.kernels.name(),
+        tuning.class
     );
     if args.json {
         let bound_us: serde_json::Map<String, serde_json::Value> =
@@ -52,6 +67,7 @@ pub fn run(args: &GpuPlanArgs) -> Result<()> {
         let out = json!({
             "config": config,
             "kernels": args.kernels.name(),
+            "tuning": tuning,
             "dispatches_per_step": passes.len(),
             "longest_loop": plan::longest_loop(&passes),
             "min_batch_workgroups": plan::min_batch_workgroups(&passes),
@@ -66,6 +82,10 @@ pub fn run(args: &GpuPlanArgs) -> Result<()> {
         return Ok(());
     }
     println!("GPU dispatch plan per training step: {config}\n");
+    println!(
+        "adapter constants ({}): tile {}, split-K groups {}, minimum split {} rows, dC chunk {} positions\n",
+        tuning.class, tuning.tile, tuning.split_k_groups, tuning.min_split, tuning.dc_chunk
+    );
     println!("| # | pass | workgroups | invocations/wg | longest loop | MFLOP | KiB | wg memory B | barriers |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (i, p) in passes.iter().enumerate() {
