@@ -84,6 +84,10 @@ try {
     }
     const total = profile.samples.length;
     console.log(`${values.config}: ${rate.toFixed(1)} steps/s (${values.chunk} steps a call), ${total} samples`);
+    // What a call costs beyond its steps: JS glue, promises, the session's bookkeeping.
+    const outside = [...counts].filter(([name]) => !name.startsWith('makemore::backend::cpu') && name !== '(idle)');
+    const share = outside.reduce((sum, [, n]) => sum + n, 0) / total;
+    console.log(`outside the CPU backend's step: ${(100 * share).toFixed(2)}% of the samples`);
     for (const [name, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
         console.log(`${(100 * n / total).toFixed(1).padStart(5)}%  ${name.replace(/::h[0-9a-f]{16}$/, '').slice(0, 140)}`);
     }
