@@ -23,7 +23,7 @@ wasm-pack test --headless --chrome --release -- --test web || failed+=("wasm-pac
 # its own tolerances); the flags and target directory are scripts/build-wasm.sh's.
 echo "== the CPU tests on the relaxed-SIMD build"
 CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
-    wasm-pack test --headless --chrome --release -- --test web cpu || failed+=("wasm-pack test (relaxed SIMD)")
+    wasm-pack test --headless --chrome --release -- --test web -- cpu || failed+=("wasm-pack test (relaxed SIMD)")
 
 echo "== end-to-end tests of the page (playwright-core, /usr/bin/chromium)"
 (
