@@ -31,34 +31,25 @@ pub fn matmul(
     (m, k, n): (usize, usize, usize),
 ) {
     let c = &mut c[..m * n];
+    let (a, b) = (Operand { data: a, t: ta }, Operand { data: b, t: tb });
     if is_small(m, k, n) {
-        small_path(packs, c, beta, a, ta, b, tb, (m, k, n));
+        small_path(packs, c, beta, a, b, (m, k, n));
     } else {
-        gemm(packs, c, beta, Operand { data: a, t: ta }, Operand { data: b, t: tb }, (m, k, n));
+        gemm(packs, c, beta, a, b, (m, k, n));
     }
 }
 
 /// [`matmul`] through [`small_matmul`], whatever the size.
-#[allow(clippy::too_many_arguments)]
-fn small_path(
-    packs: &mut Packs,
-    c: &mut [f32],
-    beta: f32,
-    a: &[f32],
-    ta: bool,
-    b: &[f32],
-    tb: bool,
-    (m, k, n): (usize, usize, usize),
-) {
-    if !tb || k == 0 {
-        return small_matmul(c, beta, a, ta, b, (m, k, n));
+fn small_path(packs: &mut Packs, c: &mut [f32], beta: f32, a: Operand, b: Operand, (m, k, n): (usize, usize, usize)) {
+    if !b.t || k == 0 {
+        return small_matmul(c, beta, a.data, a.t, b.data, (m, k, n));
     }
     // small_matmul reads op(b) row-major: lay bᵀ (K, N) out from b (N, K).
     let bt = packs.scratch(k * n);
-    for (j, row) in b[..n * k].chunks_exact(k).enumerate() {
+    for (j, row) in b.data[..n * k].chunks_exact(k).enumerate() {
         bt.iter_mut().skip(j).step_by(n).zip(row).for_each(|(d, x)| *d = *x);
     }
-    small_matmul(c, beta, a, ta, bt, (m, k, n));
+    small_matmul(c, beta, a.data, a.t, bt, (m, k, n));
 }
 
 /// emb (b, T*E) = C[x]: x (b, T) token ids, C (V, E).
@@ -314,7 +305,8 @@ mod tests {
                 for beta in [0.0f32, 1.0, 0.5] {
                     let (a, b, c0) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
                     let mut c = c0.clone();
-                    small_path(&mut Packs::default(), &mut c, beta, &a, ta, &b, tb, (m, k, n));
+                    let (oa, ob) = (Operand { data: &a, t: ta }, Operand { data: &b, t: tb });
+                    small_path(&mut Packs::default(), &mut c, beta, oa, ob, (m, k, n));
                     let want = reference(&a, ta, &b, tb, (m, k, n));
                     for i in 0..m * n {
                         let expect = want[i] + beta as f64 * c0[i] as f64;
