@@ -50,8 +50,11 @@ async function measure(page) {
     const inWorker = await worker.evaluate(async () => {
         gc();
         // The worker's own instance of the single-threaded package (the page is not
-        // cross-origin isolated here): a module is loaded once per worker.
-        const pkg = await import(new URL('./pkg/makemore.js', self.location.href).href);
+        // cross-origin isolated here): a module is loaded once per worker, from the
+        // build wasm.js picked (relaxed SIMD where the browser runs it).
+        const { relaxedSimd } = await import(new URL('./wasm.js', self.location.href).href);
+        const build = relaxedSimd() ? './pkg-relaxed/makemore.js' : './pkg/makemore.js';
+        const pkg = await import(new URL(build, self.location.href).href);
         return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
     });
     return { pageHeap, ...inWorker };

@@ -56,7 +56,7 @@ test('the installed package has types, a README with the embed, and a version', 
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     assert.match(pkg.version, /^\d+\.\d+\.\d+/);
     assert.equal(pkg.types, 'makemore.d.ts');
-    for (const file of ['makemore.js', 'makemore.d.ts', 'makemore_bg.wasm', 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'chart.js', 'data/names.txt', 'vendor/uplot/uPlot.esm.js']) {
+    for (const file of ['makemore.js', 'makemore.d.ts', 'makemore_bg.wasm', 'relaxed/makemore.js', 'relaxed/makemore_bg.wasm', 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'chart.js', 'data/names.txt', 'vendor/uplot/uPlot.esm.js']) {
         assert.ok(existsSync(join(root, file)), `${file} is missing from the package`);
     }
     assert.match(readFileSync(join(root, 'makemore.d.ts'), 'utf8'), /export class Trainer/);

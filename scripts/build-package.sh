@@ -11,20 +11,18 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
-wasm-pack build --target web --release --out-dir pkg
+scripts/build-wasm.sh simd128 pkg
+scripts/build-wasm.sh relaxed pkg/relaxed --no-pack
 
-wasm=pkg/makemore_bg.wasm
-opt_version=$( (wasm-opt --version 2>/dev/null || true) | grep -oE '[0-9]+' | head -1)
-if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
-    wasm-opt -O3 "$wasm" -o "$wasm.opt"
-    mv "$wasm.opt" "$wasm"
-fi
-
-# The element and its worker; in the package the wasm bindings sit next to them
-# (the single-threaded build only: wasm.js falls back to it).
+# The element and its worker; in the package the wasm bindings sit next to them,
+# the relaxed-SIMD build in relaxed/ (the single-threaded builds only: wasm.js
+# falls back to them).
 cp www/element.js www/chart.js www/client.js www/worker.js www/adapter.js www/diagnostics.js www/format.js pkg/
-sed "s#'./pkg/makemore.js'#'./makemore.js'#" www/wasm.js > pkg/wasm.js
-grep -q "import('./makemore.js')" pkg/wasm.js || { echo "wasm.js: its wasm import was not rewritten" >&2; exit 1; }
+sed -e "s#'./pkg/makemore.js'#'./makemore.js'#" -e "s#'./pkg-relaxed/makemore.js'#'./relaxed/makemore.js'#" www/wasm.js > pkg/wasm.js
+for import in "import('./makemore.js')" "import('./relaxed/makemore.js')"; do
+    grep -qF "$import" pkg/wasm.js || { echo "wasm.js: its wasm imports were not rewritten ($import)" >&2; exit 1; }
+done
+rm -f pkg/relaxed/.gitignore
 mkdir -p pkg/vendor/uplot pkg/data
 cp www/vendor/uplot/{uPlot.esm.js,uPlot.min.css,LICENSE} pkg/vendor/uplot/
 cp data/names.txt pkg/data/names.txt
@@ -35,7 +33,7 @@ node - <<'JS'
 const fs = require('fs');
 const path = 'pkg/package.json';
 const pkg = JSON.parse(fs.readFileSync(path, 'utf8'));
-pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'client.js', 'adapter.js', 'diagnostics.js', 'format.js', 'chart.js', 'vendor/', 'data/', 'README.md'])];
+pkg.files = [...new Set([...(pkg.files ?? []), 'element.js', 'element.d.ts', 'worker.js', 'wasm.js', 'client.js', 'adapter.js', 'diagnostics.js', 'format.js', 'chart.js', 'vendor/', 'data/', 'relaxed/', 'README.md'])];
 pkg.exports = {
     '.': { types: './makemore.d.ts', default: './makemore.js' },
     './element.js': { types: './element.d.ts', default: './element.js' },
@@ -45,6 +43,7 @@ pkg.exports = {
     './data/names.txt': './data/names.txt',
     './vendor/uplot/uPlot.min.css': './vendor/uplot/uPlot.min.css',
     './makemore_bg.wasm': './makemore_bg.wasm',
+    './relaxed/makemore_bg.wasm': './relaxed/makemore_bg.wasm',
     './package.json': './package.json',
 };
 pkg.sideEffects = [...new Set([...(pkg.sideEffects ?? []), './element.js', './worker.js', './wasm.js'])];

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing need, skipping whatever is
 # already there: Debian packages (Chromium + driver for browser tests, Mesa's
-# lavapipe Vulkan driver for native GPU tests, binaryen's wasm-opt), the wasm
-# target, a pinned nightly for the threaded wasm build, wasm-pack and the
-# wasm-bindgen CLI pinned to Cargo.lock's version.
+# lavapipe Vulkan driver for native GPU tests), the wasm target, a pinned
+# nightly for the threaded wasm build, wasm-pack, the wasm-bindgen CLI pinned
+# to Cargo.lock's version, and binaryen's wasm-opt from npm (scripts/package.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 pkgs=()
-for p in chromium chromium-driver mesa-vulkan-drivers binaryen nodejs npm; do
+for p in chromium chromium-driver mesa-vulkan-drivers nodejs npm; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
 done
 # node/npm may come from elsewhere (nodesource, nvm): only install them if missing.
@@ -49,6 +49,14 @@ WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); prin
 if [ -n "$WB_VERSION" ] && ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
     log "cargo install wasm-bindgen-cli $WB_VERSION"
     cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# wasm-opt for scripts/build-web.sh: binaryen pinned in scripts/package.json (distro
+# packages are often too old for the reference types wasm-bindgen emits).
+BINARYEN_VERSION=$(node -p "require('./scripts/package.json').dependencies.binaryen")
+if ! scripts/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    log "npm ci in scripts/ (binaryen $BINARYEN_VERSION)"
+    (cd scripts && npm ci --no-audit --no-fund --silent --ignore-scripts)
 fi
 
 if [ -f e2e/package-lock.json ] && [ ! -d e2e/node_modules ]; then

@@ -33,7 +33,7 @@ function startClient() {
         else if (msg.type === 'constants') gotConstants(msg.shared.bench);
         else if (msg.type === 'error') settle('reject', new Error(msg.message));
         else if (msg.type === waiting?.reply) settle('resolve', msg);
-    }, (text) => settle('reject', new Error(`the worker crashed: ${text}`)), { threads: Number(query.get('threads')) || 0 });
+    }, (text) => settle('reject', new Error(`the worker crashed: ${text}`)), { threads: Number(query.get('threads')) || 0, simd: query.get('simd') ?? '' });
     const ask = (msg, reply) => new Promise((resolve, reject) => {
         waiting = { resolve, reject, reply };
         client.send(msg);

@@ -37,9 +37,10 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  * imports it instead; that needs the host to allow CORS (GitHub Pages does) and,
  * under a CSP, worker-src to allow blob:.
  */
-function startWorker(threads) {
+function startWorker(threads, simd) {
     const url = new URL(WORKER_URL);
     if (threads) url.searchParams.set('threads', threads);
+    if (simd) url.searchParams.set('simd', simd);
     const viaBlob = () => {
         // A classic worker that imports the module: a blob: module worker does not
         // start from an opaque origin in Chromium.
@@ -61,11 +62,13 @@ export class TrainerClient {
      * `onMessage(msg)` gets every message but fatal errors; `onCrash(text)` gets those.
      * `threads` caps the CPU path's threads (1: the single-threaded build; 0: all cores).
      * `calibrate: 'force'` makes `auto` time both backends even on a fallback adapter.
+     * `simd` ('simd128' or 'relaxed') picks the single-threaded wasm build (wasm.js); '' lets the browser decide.
      */
-    constructor(onMessage, onCrash, { threads = 0, calibrate = '' } = {}) {
+    constructor(onMessage, onCrash, { threads = 0, calibrate = '', simd = '' } = {}) {
         this.onMessage = onMessage;
         this.onCrash = onCrash;
         this.threads = threads;
+        this.simd = simd;
         this.calibrate = calibrate;
         /** The generation of the trainer the last create, import or resume asked for. */
         this.gen = 0;
@@ -73,7 +76,7 @@ export class TrainerClient {
     }
 
     spawn() {
-        const worker = startWorker(this.threads);
+        const worker = startWorker(this.threads, this.simd);
         const crash = (text) => {
             if (this.worker !== worker) return;
             clearTimeout(this.startup);

@@ -9,18 +9,14 @@
 //! would also make the threads of threaded wasm queue on the allocator's lock).
 //!
 //! The microkernel is plain Rust over fixed-size arrays, which LLVM turns into
-//! simd128 in wasm and SSE or, behind a runtime check, AVX2 with FMA natively.
+//! SSE or, behind a runtime check, AVX2 with FMA. Native builds only use it for
+//! products of 2^17 multiply-adds and more: wasm's simd128 has neither the
+//! registers nor the FMA that make packing pay, so `layers::matmul` sends every
+//! wasm product to `simd::small_matmul` instead.
 
-/// Rows and columns of a microkernel tile: 6×16 natively (12 AVX accumulators),
-/// 6×8 in wasm (12 simd128 ones, which the JIT keeps in its 16 vector registers).
-#[cfg(not(target_arch = "wasm32"))]
+/// Rows and columns of a microkernel tile: 6×16 (12 AVX accumulators).
 const MR: usize = 6;
-#[cfg(not(target_arch = "wasm32"))]
 const NR: usize = 16;
-#[cfg(target_arch = "wasm32")]
-const MR: usize = 6;
-#[cfg(target_arch = "wasm32")]
-const NR: usize = 8;
 /// K per packed block: an A panel (MR·KC) and a B panel (KC·NR) stay in L1.
 const KC: usize = 256;
 /// Rows of a per-block A pack (MC·KC floats stay in L2).
@@ -32,6 +28,15 @@ const MC: usize = 120;
 pub struct Packs {
     a: Vec<f32>,
     b: Vec<f32>,
+}
+
+impl Packs {
+    /// `len` floats of the B pack, for a caller that lays out an operand itself
+    /// (`layers::matmul` transposes a small B into it); grows like the packs.
+    pub fn scratch(&mut self, len: usize) -> &mut [f32] {
+        grow(&mut self.b, len);
+        &mut self.b[..len]
+    }
 }
 
 /// A matrix operand: `data` is (rows, cols) row-major, or its transpose stored
@@ -129,7 +134,6 @@ fn tile<const FMA: bool>(
 
 /// Σ_p apanel[p] ⊗ bpanel[p]: the portable kernel, which LLVM vectorizes (AVX2
 /// with FMA behind the runtime check).
-#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn accumulate<const FMA: bool>(apanel: &[f32], bpanel: &[f32], kc: usize) -> [[f32; NR]; MR] {
     let mut acc = [[0.0f32; NR]; MR];
@@ -143,37 +147,6 @@ fn accumulate<const FMA: bool>(apanel: &[f32], bpanel: &[f32], kc: usize) -> [[f
         }
     }
     acc
-}
-
-/// Σ_p apanel[p] ⊗ bpanel[p] in simd128: two f32x4 accumulators per row.
-#[cfg(target_arch = "wasm32")]
-#[inline(always)]
-fn accumulate<const FMA: bool>(apanel: &[f32], bpanel: &[f32], kc: usize) -> [[f32; NR]; MR] {
-    use core::arch::wasm32::*;
-    let (apanel, bpanel) = (&apanel[..kc * MR], &bpanel[..kc * NR]);
-    let mut acc = [[f32x4_splat(0.0); NR / 4]; MR];
-    for p in 0..kc {
-        // SAFETY: p·NR + 8 ≤ kc·NR = bpanel.len(); v128_load needs no alignment.
-        let (b0, b1) = unsafe {
-            let bp = bpanel.as_ptr().add(p * NR) as *const v128;
-            (v128_load(bp), v128_load(bp.add(1)))
-        };
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let a = f32x4_splat(apanel[p * MR + r]);
-            acc[0] = f32x4_add(acc[0], f32x4_mul(a, b0));
-            acc[1] = f32x4_add(acc[1], f32x4_mul(a, b1));
-        }
-    }
-    let mut out = [[0.0f32; NR]; MR];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        // SAFETY: a row of NR = 8 floats holds two v128.
-        unsafe {
-            let dst = o.as_mut_ptr() as *mut v128;
-            v128_store(dst, a[0]);
-            v128_store(dst.add(1), a[1]);
-        }
-    }
-    out
 }
 
 /// row = β·row + t; β = 0 overwrites (NaN included).
@@ -258,11 +231,17 @@ fn grow(buf: &mut Vec<f32>, len: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The product in f64 by the definition.
-    fn reference(a: &[f32], ta: bool, b: &[f32], tb: bool, (m, k, n): (usize, usize, usize)) -> Vec<f64> {
+    pub(in crate::backend::cpu) fn reference(
+        a: &[f32],
+        ta: bool,
+        b: &[f32],
+        tb: bool,
+        (m, k, n): (usize, usize, usize),
+    ) -> Vec<f64> {
         let mut c = vec![0.0f64; m * n];
         for i in 0..m {
             for j in 0..n {
@@ -278,7 +257,7 @@ mod tests {
         c
     }
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
+    pub(in crate::backend::cpu) fn values(len: usize, seed: u32) -> Vec<f32> {
         (0..len as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
     }
 

@@ -4,13 +4,21 @@
 
 use super::gemm::{gemm, Operand, Packs};
 use super::math;
+use super::simd::{map4, small_matmul, F4};
 
-/// Below this many multiply-adds a plain loop beats packing for a blocked matmul.
-const SMALL_MATMUL: usize = 1 << 17;
+/// Whether op(a) (M, K) @ op(b) (K, N) goes to [`small_matmul`], which reads
+/// the operands in place, rather than the packed, blocked [`gemm`]. In wasm,
+/// every product: its simd128 tile is the same either way (the JIT has 16
+/// vector registers, and no fused multiply-add outside the relaxed build), so
+/// packing only adds copies. Natively, products under 2^17 multiply-adds: above
+/// that, gemm's AVX2 and FMA tiles win.
+fn is_small(m: usize, k: usize, n: usize) -> bool {
+    cfg!(target_arch = "wasm32") || m * k * n <= 1 << 17
+}
 
 /// c (M, N) = β·c + op(a) @ op(b), where op(a) is a (M, K) or, when `ta`, the
 /// transpose of a stored (K, M); likewise op(b) is b (K, N) or bᵀ of b (N, K).
-/// `packs` is the blocked matmul's workspace (see [`Packs`]), owned by the caller.
+/// `packs` is the matmuls' workspace (see [`Packs`]), owned by the caller.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
     packs: &mut Packs,
@@ -23,49 +31,29 @@ pub fn matmul(
     (m, k, n): (usize, usize, usize),
 ) {
     let c = &mut c[..m * n];
-    if m * k * n > SMALL_MATMUL {
-        return gemm(packs, c, beta, Operand { data: a, t: ta }, Operand { data: b, t: tb }, (m, k, n));
-    }
-    let a_at = |i: usize, kk: usize| if ta { a[kk * m + i] } else { a[i * k + kk] };
-    for (i, row) in c.chunks_exact_mut(n).enumerate() {
-        if tb && !ta {
-            // c[i, j] = a[i, :] · b[j, :], both rows contiguous.
-            let ar = &a[i * k..(i + 1) * k];
-            for (j, o) in row.iter_mut().enumerate() {
-                let d = dot(ar, &b[j * k..(j + 1) * k]);
-                // β = 0 overwrites: 0·NaN would keep a NaN left in `c` by an earlier step.
-                *o = if beta == 0.0 { d } else { beta * *o + d };
-            }
-            continue;
-        }
-        if beta == 0.0 {
-            row.fill(0.0);
-        }
-        for kk in 0..k {
-            let x = a_at(i, kk);
-            if tb {
-                row.iter_mut().enumerate().for_each(|(j, o)| *o += x * b[j * k + kk]);
-            } else {
-                row.iter_mut().zip(&b[kk * n..(kk + 1) * n]).for_each(|(o, w)| *o += x * w);
-            }
-        }
+    let (a, b) = (Operand { data: a, t: ta }, Operand { data: b, t: tb });
+    if is_small(m, k, n) {
+        small_path(packs, c, beta, a, b, (m, k, n));
+    } else {
+        gemm(packs, c, beta, a, b, (m, k, n));
     }
 }
 
-/// x · y with eight independent partial sums, so the loop vectorizes.
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f32 = xc.remainder().iter().zip(yc.remainder()).map(|(a, b)| a * b).sum();
-    for (a, b) in xc.zip(yc) {
-        for l in 0..8 {
-            acc[l] += a[l] * b[l];
-        }
+/// [`matmul`] through [`small_matmul`], whatever the size.
+fn small_path(packs: &mut Packs, c: &mut [f32], beta: f32, a: Operand, b: Operand, (m, k, n): (usize, usize, usize)) {
+    if !b.t || k == 0 {
+        return small_matmul(c, beta, a.data, a.t, b.data, (m, k, n));
     }
-    acc.iter().sum::<f32>() + tail
+    // small_matmul reads op(b) row-major: lay bᵀ (K, N) out from b (N, K).
+    let bt = packs.scratch(k * n);
+    for (j, row) in b.data[..n * k].chunks_exact(k).enumerate() {
+        bt.iter_mut().skip(j).step_by(n).zip(row).for_each(|(d, x)| *d = *x);
+    }
+    small_matmul(c, beta, a.data, a.t, bt, (m, k, n));
 }
 
 /// emb (b, T*E) = C[x]: x (b, T) token ids, C (V, E).
+#[inline(never)]
 pub fn embed_forward(emb: &mut [f32], c: &[f32], x: &[u32], e: usize) {
     for (dst, &t) in emb.chunks_exact_mut(e).zip(x) {
         let t = t as usize;
@@ -74,6 +62,7 @@ pub fn embed_forward(emb: &mut [f32], c: &[f32], x: &[u32], e: usize) {
 }
 
 /// dC (V, E) += the rows of demb (b, T*E) scattered by x (b, T).
+#[inline(never)]
 pub fn embed_backward(dc: &mut [f32], demb: &[f32], x: &[u32], e: usize) {
     for (src, &t) in demb.chunks_exact(e).zip(x) {
         let t = t as usize;
@@ -107,6 +96,7 @@ pub fn linear_forward(
 }
 
 /// dbias (N) = column sums of dout (b, N).
+#[inline(never)]
 pub fn bias_backward(dbias: &mut [f32], dout: &[f32], n: usize) {
     dbias.fill(0.0);
     for row in dout.chunks_exact(n) {
@@ -141,49 +131,75 @@ pub fn linear_backward(
 }
 
 /// h = tanh(h), in place. (b, H)
+#[inline(never)]
 pub fn tanh_forward(h: &mut [f32]) {
-    h.iter_mut().for_each(|x| *x = math::tanh(*x));
+    let lanes = math::Lanes::new();
+    map4(h, |x| lanes.tanh(x), math::tanh);
 }
 
 /// dh *= 1 − h², in place. dh, h: (b, H)
+#[inline(never)]
 pub fn tanh_backward(dh: &mut [f32], h: &[f32]) {
-    dh.iter_mut().zip(h).for_each(|(d, y)| *d *= 1.0 - y * y);
+    let h = &h[..dh.len()];
+    let full = dh.len() / 4 * 4;
+    for at in (0..full).step_by(4) {
+        let y = F4::load(h, at);
+        (F4::load(dh, at) * (F4::splat(1.0) - y * y)).store(dh, at);
+    }
+    dh[full..].iter_mut().zip(&h[full..]).for_each(|(d, y)| *d *= 1.0 - y * y);
+}
+
+/// The largest entry of a row (a NaN entry is skipped; it still makes the loss NaN).
+/// Compares and selects, where `f32::max` is a libm call in wasm.
+fn row_max(row: &[f32]) -> f32 {
+    let full = row.len() / 4 * 4;
+    let m4 = (0..full).step_by(4).fold(F4::splat(f32::NEG_INFINITY), |m, at| m.max_of(F4::load(row, at)));
+    row[full..].iter().fold(m4.max(), |m, &z| if z > m { z } else { m })
+}
+
+/// Σ_j e^(row[j] − max): four lanes at a time, then the tail.
+fn exp_sum(lanes: &math::Lanes, row: &[f32], max: f32) -> f32 {
+    let full = row.len() / 4 * 4;
+    let s4 = (0..full).step_by(4).fold(F4::splat(0.0), |s, at| s + lanes.exp(F4::load(row, at) - F4::splat(max)));
+    row[full..].iter().fold(s4.sum(), |s, &z| s + math::exp(z - max))
 }
 
 /// Fused softmax + cross-entropy forward and backward over logits (b, V) and
 /// targets y (b): returns Σ −log p[y] and overwrites the logits with
-/// The largest entry of a row (a NaN entry is skipped; it still makes the loss NaN).
-/// A compare-and-select, where `f32::max` is a libm call in wasm.
-fn row_max(row: &[f32]) -> f32 {
-    row.iter().fold(f32::NEG_INFINITY, |m, &z| if z > m { z } else { m })
-}
-
-/// dlogits = (softmax − onehot(y)) · scale.
+/// dlogits = (softmax − onehot(y)) · scale. Sums in [`exp_sum`]'s order.
+#[inline(never)]
 pub fn softmax_xent(logits: &mut [f32], y: &[u32], v: usize, scale: f32) -> f64 {
-    let mut loss = 0.0f64;
+    let (mut loss, lanes) = (0.0f64, math::Lanes::new());
     for (row, &t) in logits.chunks_exact_mut(v).zip(y) {
         let max = row_max(row);
         let zt = row[t as usize];
-        let mut sum = 0.0f32;
-        row.iter_mut().for_each(|z| {
+        // row = e^(row − max), summed as exp_sum sums.
+        let full = row.len() / 4 * 4;
+        let mut s4 = F4::splat(0.0);
+        for at in (0..full).step_by(4) {
+            let e = lanes.exp(F4::load(row, at) - F4::splat(max));
+            e.store(row, at);
+            s4 = s4 + e;
+        }
+        let sum = row[full..].iter_mut().fold(s4.sum(), |s, z| {
             *z = math::exp(*z - max);
-            sum += *z;
+            s + *z
         });
         loss += (sum as f64).ln() - (zt - max) as f64;
         let inv = scale / sum;
-        row.iter_mut().for_each(|z| *z *= inv);
+        map4(row, |z| z * F4::splat(inv), |z| z * inv);
         row[t as usize] -= scale;
     }
     loss
 }
 
 /// Σ −log p[y] over logits (b, V) without touching them (evaluation).
+#[inline(never)]
 pub fn xent_loss(logits: &[f32], y: &[u32], v: usize) -> f64 {
-    let mut loss = 0.0f64;
+    let (mut loss, lanes) = (0.0f64, math::Lanes::new());
     for (row, &t) in logits.chunks_exact(v).zip(y) {
         let max = row_max(row);
-        let sum: f32 = row.iter().map(|&z| math::exp(z - max)).sum();
-        loss += (sum as f64).ln() - (row[t as usize] - max) as f64;
+        loss += (exp_sum(&lanes, row, max) as f64).ln() - (row[t as usize] - max) as f64;
     }
     loss
 }
@@ -211,6 +227,7 @@ pub fn embed_table(
 
 /// out (b, N) = bias (N) + Σ_t table[t, x[·, t]], or `+=` the sum when `bias` is None.
 /// x: (b, T), table: (T, V, N).
+#[inline(never)]
 pub fn table_forward(
     out: &mut [f32],
     table: &[f32],
@@ -230,6 +247,7 @@ pub fn table_forward(
 }
 
 /// s (T, V, N) = Σ_b onehot(x[b, t]) ⊗ dout[b]: the gradient of the table.
+#[inline(never)]
 pub fn table_backward(s: &mut [f32], dout: &[f32], x: &[u32], (t, v, n): (usize, usize, usize)) {
     s[..t * v * n].fill(0.0);
     for (row, xs) in dout.chunks_exact(n).zip(x.chunks_exact(t)) {
@@ -261,7 +279,48 @@ pub fn table_backward_params(
 
 #[cfg(test)]
 mod tests {
+    use super::super::gemm::tests::{reference, values};
     use super::*;
+
+    /// The small path against the definition, in every layout, on shapes that
+    /// leave every tail: rows past a tile of four, columns past eight and four,
+    /// fewer than four columns, and the products of a lecture-sized step.
+    #[test]
+    fn small_matmul_matches_the_definition() {
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 17),
+            (3, 7, 2),
+            (6, 5, 3),
+            (9, 4, 13),
+            (32, 30, 200),
+            (32, 200, 27),
+            (200, 32, 27),
+            (9, 600, 27),
+            (0, 3, 2),
+            (3, 0, 5),
+        ];
+        for (m, k, n) in shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for beta in [0.0f32, 1.0, 0.5] {
+                    let (a, b, c0) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+                    let mut c = c0.clone();
+                    let (oa, ob) = (Operand { data: &a, t: ta }, Operand { data: &b, t: tb });
+                    small_path(&mut Packs::default(), &mut c, beta, oa, ob, (m, k, n));
+                    let want = reference(&a, ta, &b, tb, (m, k, n));
+                    for i in 0..m * n {
+                        let expect = want[i] + beta as f64 * c0[i] as f64;
+                        let err = (c[i] as f64 - expect).abs();
+                        assert!(
+                            err <= 4e-4 * (k as f64).sqrt(),
+                            "{m}x{k}x{n} ta={ta} tb={tb} β={beta} [{i}]: {} vs {expect}",
+                            c[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     /// β = 0 must overwrite the output, also on the small (unpacked) path that
     /// linear_backward takes for dh and demb at lecture sizes: a NaN left there by
@@ -269,7 +328,7 @@ mod tests {
     #[test]
     fn small_matmul_beta_zero_overwrites_nan() {
         let (m, k, n) = (32, 27, 100);
-        assert!(m * k * n <= SMALL_MATMUL, "this shape must take the small path");
+        assert!(is_small(m, k, n), "this shape must take the small path");
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

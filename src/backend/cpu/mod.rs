@@ -18,6 +18,7 @@ use crate::{Error, Result};
 pub mod gemm;
 pub mod layers;
 pub mod math;
+pub mod simd;
 
 use layers::*;
 

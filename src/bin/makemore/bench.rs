@@ -30,8 +30,13 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "seed,lecture,big")]
     configs: Vec<String>,
     /// Paths: pytorch-cpu, cpu, cpu-1t (one thread), gpu; in headless Chromium
-    /// (bench/browser.mjs): wasm-cpu (one thread), wasm-threads, webgpu.
-    #[arg(long, value_delimiter = ',', default_value = "pytorch-cpu,cpu,cpu-1t,gpu,wasm-cpu,wasm-threads,webgpu")]
+    /// (bench/browser.mjs): wasm-cpu (one thread, the SIMD build), wasm-relaxed
+    /// (one thread, the relaxed-SIMD build), wasm-threads, webgpu.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "pytorch-cpu,cpu,cpu-1t,gpu,wasm-cpu,wasm-relaxed,wasm-threads,webgpu"
+    )]
     paths: Vec<String>,
     /// Python with torch (made by bench/setup.sh).
     #[arg(long, default_value = "bench/.venv/bin/python")]
@@ -174,13 +179,16 @@ fn torch_json(python: &Path, data: &Path, args: &[&str]) -> Result<serde_json::V
 /// Runs bench/browser.mjs (the page's own worker in headless Chromium) and
 /// returns its results array.
 fn browser_json(path: &str, data: &Path, args: &[String]) -> Result<Vec<serde_json::Value>> {
-    let (threads, backend) = match path {
-        "wasm-cpu" => ("1", "cpu"),
-        "wasm-threads" => ("0", "cpu"),
-        _ => ("0", "webgpu"),
+    // The single-threaded paths name their wasm build (www/wasm.js would pick relaxed SIMD in Chromium).
+    let (threads, backend, simd) = match path {
+        "wasm-cpu" => ("1", "cpu", "simd128"),
+        "wasm-relaxed" => ("1", "cpu", "relaxed"),
+        "wasm-threads" => ("0", "cpu", ""),
+        _ => ("0", "webgpu", ""),
     };
     let mut all = vec!["bench/browser.mjs".to_string(), "--threads".into(), threads.into(), "--paths".into()];
     all.push(backend.into());
+    all.extend(["--simd".to_string(), simd.into()]);
     all.extend(["--data".to_string(), data.display().to_string()]);
     all.extend_from_slice(args);
     let setup = "run scripts/build-web.sh and npm ci in e2e/ first";
@@ -217,7 +225,10 @@ fn browser(path: &str, data: &Path, configs: &[&BenchConfig], seconds: f64) -> V
 fn browser_note(r: &serde_json::Value) -> String {
     let threads = r["threads"].as_u64().unwrap_or(1);
     match r["backend"].as_str() {
-        Some("cpu") => format!("Chromium wasm simd128, {threads} thread{}", if threads > 1 { "s" } else { "" }),
+        Some("cpu") => {
+            let build = r["simd"].as_str().unwrap_or("simd128");
+            format!("Chromium wasm {build}, {threads} thread{}", if threads > 1 { "s" } else { "" })
+        }
         _ => format!("Chromium WebGPU: {}", r["reason"].as_str().unwrap_or("")),
     }
 }
@@ -250,7 +261,7 @@ fn pytorch(python: &Path, cfg: &BenchConfig, data: &Path, seconds: f64) -> Resul
     })
 }
 
-const BROWSER_PATHS: [&str; 3] = ["wasm-cpu", "wasm-threads", "webgpu"];
+const BROWSER_PATHS: [&str; 4] = ["wasm-cpu", "wasm-relaxed", "wasm-threads", "webgpu"];
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let shared = Path::new("../shared/data/names.txt");

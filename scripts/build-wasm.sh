@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds one of the crate's wasm builds with wasm-pack into OUT_DIR, then
+# optimizes it with binaryen's wasm-opt (the npm package pinned in
+# scripts/package.json; scripts/setup.sh installs it), and prints its size
+# before and after. scripts/build-web.sh and scripts/build-package.sh use it.
+#
+#   scripts/build-wasm.sh simd128|relaxed|threads OUT_DIR [wasm-pack build options]
+#
+#   simd128  release, simd128 (.cargo/config.toml): what most pages run
+#   relaxed  the same plus relaxed-simd (fused multiply-add), for the browsers
+#            that validate it
+#   threads  nightly, atomics, rayon on Web Workers (simd128, not relaxed), for
+#            cross-origin isolated pages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+variant=${1:?simd128, relaxed or threads}
+out=${2:?an output directory}
+shift 2
+WASM_OPT=scripts/node_modules/.bin/wasm-opt
+[ -x "$WASM_OPT" ] || { echo "binaryen's wasm-opt is missing: run scripts/setup.sh" >&2; exit 1; }
+
+case "$variant" in
+simd128)
+    wasm-pack build --target web --release --out-dir "$out" "$@"
+    ;;
+relaxed)
+    # RUSTFLAGS replaces .cargo/config.toml's flags, so it names simd128 again; a
+    # target directory of its own keeps the two builds from rebuilding each other.
+    CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+        wasm-pack build --target web --release --out-dir "$out" "$@"
+    ;;
+threads)
+    # Shared memory for the pool: atomics and bulk memory, an imported shared memory
+    # of at most 2 GiB, and the TLS symbols wasm-bindgen sets up per thread. Atomics
+    # need the standard library rebuilt with them (build-std, nightly only).
+    flags=(
+        -C target-feature=+atomics,+bulk-memory,+simd128
+        -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=2147483648
+        -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size
+        -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
+    )
+    NIGHTLY=$(scripts/nightly.sh) || { echo "no pinned nightly: run scripts/setup.sh" >&2; exit 1; }
+    RUSTFLAGS="${flags[*]}" rustup run "$NIGHTLY" wasm-pack build --target web --release --out-dir "$out" "$@" \
+        -- --features threads -Z build-std=panic_abort,std
+    ;;
+*)
+    echo "unknown wasm build $variant: use simd128, relaxed or threads" >&2
+    exit 2
+    ;;
+esac
+
+# wasm-opt reads the features the wasm uses from its target_features section.
+wasm="$out/makemore_bg.wasm"
+before=$(stat -c %s "$wasm")
+"$WASM_OPT" -O3 "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+echo "$variant: $wasm is $(stat -c %s "$wasm") bytes ($before before wasm-opt)"
