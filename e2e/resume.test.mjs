@@ -137,6 +137,7 @@ describe('a run resumed after a reload', () => {
         assert.equal(await page.textContent('#resume-error'), 'That run trained on another word list (names.txt). Choose that file again under Data, then resume it.');
         assert.equal(await page.evaluate(() => document.body.dataset.state), 'idle');
         await page.click('#resume-discard');
+        await page.locator('#save-status[data-cleared=true]').waitFor({ state: 'attached' });
         await reload(page);
         await page.waitForTimeout(500);
         assert.equal(await page.isHidden('#resume-banner'), true, 'a discarded run is offered again');

@@ -8,6 +8,7 @@
 //! (L + 1) / 2 words (a character and a line break each). Every size is u64 and
 //! checked: on wasm32 a usize product overflows long before the limits.
 
+use crate::backend::cpu::WorkspaceFloats;
 use crate::config::{Optimizer, TrainConfig};
 use crate::model::{n_params, ModelConfig};
 use crate::{Error, Result};
@@ -36,6 +37,8 @@ const SET_SLACK: u64 = 16;
 
 /// The "setting" of the parts the word list's length sizes.
 const WORD_LIST: &str = "the word list";
+/// The vocabulary comes from the word list, so a refusal over it says which list to use.
+const VOCABULARY: &str = "vocab_size";
 
 /// One part of the footprint: what it is, the setting that sizes it (the one
 /// to change when it does not fit), and its bytes.
@@ -59,7 +62,7 @@ pub struct Part {
 /// * the loss history (a growing Vec reserves up to twice its length) and the
 ///   saved file's copy of it.
 pub fn page_footprint(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool, threads: u64) -> Option<Vec<Part>> {
-    let (tb, v, h, n_in) = (m.block_size as u64, m.vocab_size as u64, m.n_hidden as u64, m.n_in() as u64);
+    let tb = m.block_size as u64;
     let examples = text_len.checked_add(1)?;
     let words = examples / 2;
     let ids = examples.checked_mul(tb + 1)?.checked_mul(4)?;
@@ -72,14 +75,13 @@ pub fn page_footprint(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool
     // checkpoint, a readback, and a saved file's parameters, moments and bytes.
     let moments = if adam { 2 } else { 0 };
     let param_copies = if cpu { 1 + moments } else { 0 } + 2 + 2 * (1 + moments);
-    // The CPU backend's workspaces (see backend::cpu::check_workspace), run and scratch.
-    let per_row = 2 * h + v + 2 * n_in + tb + 1;
-    let table = tb.checked_mul(v)?.checked_mul(h + if m.direct { v } else { 0 })?;
-    let workspace = threads
-        .checked_mul(n)?
-        .checked_add((t.batch_size as u64).checked_mul(per_row)?.checked_mul(4)?)?
-        .checked_add((threads + 1).checked_mul(table)?.checked_mul(4)?)?;
+    // The CPU backend's workspaces (backend::cpu::WorkspaceFloats), run and
+    // scratch: per thread a gradient, a batch's activations, and the embedding
+    // tables of every thread and the shared one, which grow with the vocabulary.
+    let WorkspaceFloats { per_row, table } = WorkspaceFloats::of(m);
     let workspaces = if cpu { 2 } else { 1 };
+    let workspace = threads.checked_mul(n)?.checked_add((t.batch_size as u64).checked_mul(per_row)?.checked_mul(4)?)?;
+    let tables = (threads + 1).checked_mul(table)?.checked_mul(4)?;
     let history = t.steps.checked_mul(4)?.checked_mul(3)?;
     Some(vec![
         Part {
@@ -94,6 +96,7 @@ pub fn page_footprint(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool
         },
         Part { what: "the parameters and their copies", setting: "n_hidden", bytes: n.checked_mul(param_copies)? },
         Part { what: "the CPU workspaces", setting: "batch_size", bytes: workspace.checked_mul(workspaces)? },
+        Part { what: "the CPU's embedding tables", setting: VOCABULARY, bytes: tables.checked_mul(workspaces)? },
         Part { what: "the loss history", setting: "steps", bytes: history },
     ])
 }
@@ -118,6 +121,10 @@ pub fn check_page(text_len: u64, m: &ModelConfig, t: &TrainConfig, cpu: bool, th
     );
     Err(match largest.setting {
         WORD_LIST => Error::Data(message + "use a shorter word list"),
+        VOCABULARY => Error::config(
+            VOCABULARY,
+            message + "use a word list with fewer distinct characters, or no direct connections",
+        ),
         setting => Error::config(setting, message + &format!("lower {setting}")),
     })
 }

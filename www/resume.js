@@ -140,7 +140,13 @@ export class RunCheckpoints {
         this.els.banner.hidden = true;
         this.els.saved.textContent = '';
         delete this.els.saved.dataset.step;
-        this.writes = this.writes.then(() => this.store?.delete()).catch((err) => this.unavailable(err));
+        delete this.els.saved.dataset.cleared;
+        const epoch = this.epoch;
+        this.writes = this.writes
+            .then(() => this.store?.delete())
+            // Marks when the browser has forgotten the run (what a reload will find).
+            .then(() => { if (epoch === this.epoch) this.els.saved.dataset.cleared = 'true'; })
+            .catch((err) => this.unavailable(err));
     }
 
     /** Asks the worker for the weights; `weights` writes them. */
@@ -170,6 +176,7 @@ export class RunCheckpoints {
             await this.store.put(record);
             this.els.saved.textContent = `Progress saved in this browser at step ${count(step)}.`;
             this.els.saved.dataset.step = String(step);
+            delete this.els.saved.dataset.cleared;
         }).catch((err) => this.unavailable(err));
     }
 

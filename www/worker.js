@@ -127,8 +127,14 @@ async function sendEmbedding(t) {
     post({ type: 'embedding', points: await t.embedding() });
 }
 
-/** Scratch trainers train this many steps at most: the timing, never the schedule's end, stops them. */
-const SCRATCH_STEPS = 1e9;
+/**
+ * Scratch trainers train this many steps at most: the timing, never the
+ * schedule's end, stops them (their probes last a second or two, far below a
+ * million steps at any speed a page reaches). Not more: the library counts a
+ * run's loss history, 12 bytes a step, in the memory a run may need, and
+ * refuses runs that would not fit.
+ */
+const SCRATCH_STEPS = 1e6;
 
 /** The cache key of a measurement: the adapter, the model's shape and the CPU's threads. */
 function decisionKey(facts, c, vocabSize) {

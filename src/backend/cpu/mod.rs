@@ -56,12 +56,27 @@ pub const MAX_WORKSPACE_BYTES: usize = 1 << 30;
 /// Refuses a batch or vocabulary whose workspaces (see [`Shard::reserve`] and
 /// [`Tables`]) would not fit in [`MAX_WORKSPACE_BYTES`]. Sizes are u64: on
 /// wasm32 a usize product such as T·V·V overflows long before the limit.
+/// The floats of a CPU backend's workspaces that grow with the model: a batch
+/// row's activations and one thread's embedding tables (T·V·(H (+V))), in u64
+/// so that no product wraps on wasm32 (saturating past 2^64).
+pub struct WorkspaceFloats {
+    pub per_row: u64,
+    pub table: u64,
+}
+
+impl WorkspaceFloats {
+    pub fn of(m: &ModelConfig) -> Self {
+        let (t, v, h, n_in) = (m.block_size as u64, m.vocab_size as u64, m.n_hidden as u64, m.n_in() as u64);
+        let per_row = 2 * h + v + 2 * n_in + t + 1;
+        let table = t.saturating_mul(v).saturating_mul(h + if m.direct { v } else { 0 });
+        WorkspaceFloats { per_row, table }
+    }
+}
+
 fn check_workspace(m: &ModelConfig, batch: usize, threads: usize) -> Result<()> {
-    let (t, v, h, n_in) = (m.block_size as u64, m.vocab_size as u64, m.n_hidden as u64, m.n_in() as u64);
     let mib = |floats: u64| floats.saturating_mul(4) >> 20;
     let limit = MAX_WORKSPACE_BYTES as u64 / 4;
-    let per_row = 2 * h + v + 2 * n_in + t + 1;
-    let table = t * v * (h + if m.direct { v } else { 0 });
+    let WorkspaceFloats { per_row, table } = WorkspaceFloats::of(m);
     let tables = (threads as u64 + 1).saturating_mul(table);
     if tables > limit / 2 {
         return Err(Error::config(
