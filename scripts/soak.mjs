@@ -45,7 +45,9 @@ if (!(minutes > 0) || !(every > 0) || backends.some((b) => b !== 'cpu' && b !== 
 const WASM_SLACK = 2 << 20;
 const HEAP_SLACK = 4 << 20;
 
-const QUERY = (backend) => `?preset=e01&steps=1000000000&eval_every=500&backend=${backend}`;
+// Ten million steps: more than 20 minutes train anywhere this runs, and within the
+// page's memory check (which counts the loss history, 12 bytes a step).
+const QUERY = (backend) => `?preset=e01&steps=10000000&eval_every=500&backend=${backend}`;
 const mb = (bytes) => (bytes / (1 << 20)).toFixed(2);
 
 /** One sample, after a full garbage collection in the page and the worker. */
@@ -54,8 +56,12 @@ async function sample(page, cdp, started) {
     const { usedSize } = await cdp.send('Runtime.getHeapUsage');
     const [worker] = page.workers();
     const inWorker = await worker.evaluate(async () => {
-        // The single-threaded package, which the worker loaded (the page is not cross-origin isolated).
-        const pkg = await import(new URL('./pkg/makemore.js', self.location.href).href);
+        // The worker's own instance of the single-threaded package (the page is not
+        // cross-origin isolated), from the build wasm.js picked (relaxed SIMD where
+        // the browser runs it): a module is loaded once per worker.
+        const { relaxedSimd } = await import(new URL('./wasm.js', self.location.href).href);
+        const build = relaxedSimd() ? './pkg-relaxed/makemore.js' : './pkg/makemore.js';
+        const pkg = await import(new URL(build, self.location.href).href);
         return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
     });
     const step = await page.evaluate(() => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')));
