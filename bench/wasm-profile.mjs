@@ -33,7 +33,7 @@ const CONFIGS = {
     lecture: { block_size: 3, n_embd: 10, n_hidden: 200, batch_size: 32 },
     big: { block_size: 8, n_embd: 24, n_hidden: 512, batch_size: 4096 },
 };
-const BASE = { preset: 'e02', steps: 1e9, lr: 0.01, lr_decay: 'none', optimizer: 'sgd', init: 'small-output', backend: 'cpu' };
+const BASE = { preset: 'e02', steps: 1e7, lr: 0.01, lr_decay: 'none', optimizer: 'sgd', init: 'small-output', backend: 'cpu' };
 
 const dir = resolve(values.pkg);
 const server = await serve();
