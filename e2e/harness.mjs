@@ -62,6 +62,24 @@ export async function openPage(browser, url, query = '') {
 }
 
 /** Waits until the text of `selector`, read as a number, is below `below` or at least `atLeast`. */
+/**
+ * The trainer worker's GPU buffer count and wasm memory, read from the worker's
+ * own instance of the single-threaded package (the pages measured are not
+ * cross-origin isolated): a module loads once per worker, so this is the build
+ * wasm.js picked (relaxed SIMD where the browser runs it). `gc`: collect garbage
+ * in the worker first (the browser needs --js-flags=--expose-gc).
+ */
+export async function workerMemory(page, { gc = false } = {}) {
+    const [worker] = page.workers();
+    return worker.evaluate(async (collect) => {
+        if (collect) gc();
+        const { relaxedSimd } = await import(new URL('./wasm.js', self.location.href).href);
+        const build = relaxedSimd() ? './pkg-relaxed/makemore.js' : './pkg/makemore.js';
+        const pkg = await import(new URL(build, self.location.href).href);
+        return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
+    }, gc);
+}
+
 export async function waitForNumber(page, selector, { below = -Infinity, atLeast = Infinity }, timeout) {
     await page.waitForFunction(
         ([sel, lo, hi]) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openPage, repo, useServerAndBrowser } from './harness.mjs';
+import { openPage, repo, useServerAndBrowser, workerMemory } from './harness.mjs';
 
 const CYCLES = 60;
 /** Cycles before the first measurement: up to about cycle 20 the heap still shrinks after a GC. */
@@ -53,17 +53,7 @@ async function measure(page) {
         gc();
         return performance.memory.usedJSHeapSize;
     });
-    const [worker] = page.workers();
-    const inWorker = await worker.evaluate(async () => {
-        gc();
-        // The worker's own instance of the single-threaded package (the page is not
-        // cross-origin isolated here): a module is loaded once per worker, from the
-        // build wasm.js picked (relaxed SIMD where the browser runs it).
-        const { relaxedSimd } = await import(new URL('./wasm.js', self.location.href).href);
-        const build = relaxedSimd() ? './pkg-relaxed/makemore.js' : './pkg/makemore.js';
-        const pkg = await import(new URL(build, self.location.href).href);
-        return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
-    });
+    const inWorker = await workerMemory(page, { gc: true });
     return { pageHeap, ...inWorker };
 }
 

@@ -9,7 +9,7 @@
 // Not part of the test command: scripts/soak.sh runs it. Needs a built www/.
 
 import { parseArgs } from 'node:util';
-import { launch, serve } from '../e2e/harness.mjs';
+import { launch, serve, workerMemory } from '../e2e/harness.mjs';
 
 const { values: args } = parseArgs({
     options: {
@@ -54,16 +54,7 @@ const mb = (bytes) => (bytes / (1 << 20)).toFixed(2);
 async function sample(page, cdp, started) {
     await cdp.send('HeapProfiler.collectGarbage');
     const { usedSize } = await cdp.send('Runtime.getHeapUsage');
-    const [worker] = page.workers();
-    const inWorker = await worker.evaluate(async () => {
-        // The worker's own instance of the single-threaded package (the page is not
-        // cross-origin isolated), from the build wasm.js picked (relaxed SIMD where
-        // the browser runs it): a module is loaded once per worker.
-        const { relaxedSimd } = await import(new URL('./wasm.js', self.location.href).href);
-        const build = relaxedSimd() ? './pkg-relaxed/makemore.js' : './pkg/makemore.js';
-        const pkg = await import(new URL(build, self.location.href).href);
-        return { gpuBuffers: pkg.liveGpuBuffers(), wasmBytes: pkg.wasmMemoryBytes() };
-    });
+    const inWorker = await workerMemory(page);
     const step = await page.evaluate(() => parseFloat(document.getElementById('stat-step').textContent.replace(/,/g, '')));
     const state = await page.evaluate(() => document.body.dataset.state);
     return { minute: (Date.now() - started) / 60_000, step, state, pageHeap: usedSize, ...inWorker };
