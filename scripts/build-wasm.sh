@@ -33,11 +33,14 @@ relaxed)
     ;;
 threads)
     # Shared memory for the pool: atomics and bulk memory, an imported shared memory
-    # of at most 2 GiB, and the TLS symbols wasm-bindgen sets up per thread. Atomics
-    # need the standard library rebuilt with them (build-std, nightly only).
+    # whose maximum is src/memory.rs's WASM_THREADS_MEMORY_BYTES (the page's memory
+    # check counts against it), and the TLS symbols wasm-bindgen sets up per thread.
+    # Atomics need the standard library rebuilt with them (build-std, nightly only).
+    max_memory=$(sed -n 's/^pub const WASM_THREADS_MEMORY_BYTES: u64 = \(.*\);$/\1/p' src/memory.rs)
+    [ -n "$max_memory" ] || { echo "WASM_THREADS_MEMORY_BYTES not found in src/memory.rs" >&2; exit 1; }
     flags=(
         -C target-feature=+atomics,+bulk-memory,+simd128
-        -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=2147483648
+        -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=$((max_memory))
         -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size
         -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
     )

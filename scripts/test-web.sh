@@ -11,28 +11,28 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 # WebGPU on SwiftShader is a software GPU: allow each wasm test minutes, not the default 20 s.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 
-scripts/build-web.sh
+source scripts/phase.sh
+
+phase "build the page (scripts/build-web.sh)" scripts/build-web.sh
 # The npm package in pkg/, for e2e/package.test.mjs (reuses the release build).
-scripts/build-package.sh --no-pack
+phase "build the npm package" scripts/build-package.sh --no-pack
 
 failed=()
-echo "== wasm API tests in headless Chromium (webdriver.json: WebGPU on SwiftShader)"
-wasm-pack test --headless --chrome --release -- --test web || failed+=("wasm-pack test")
+phase "wasm API tests in headless Chromium (webdriver.json: WebGPU on SwiftShader)" \
+    wasm-pack test --headless --chrome --release -- --test web || failed+=("wasm-pack test")
 
 # The tests whose names say cpu again, on the relaxed-SIMD build (fused multiply-adds,
 # its own tolerances); the flags and target directory are scripts/build-wasm.sh's.
-# Measured 2026-11-30: 14 s of tests, after a build of 3.5 min the first time
-# (target/relaxed gets its own test dependencies) on a loaded 2-vCPU machine.
-echo "== the CPU tests on the relaxed-SIMD build"
-CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+phase "the CPU tests on the relaxed-SIMD build" \
+    env CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
     wasm-pack test --headless --chrome --release -- --test web -- cpu || failed+=("wasm-pack test (relaxed SIMD)")
 
-echo "== end-to-end tests of the page (playwright-core, /usr/bin/chromium)"
-(
+e2e() (
     cd e2e
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
     node --test --test-concurrency=1
-) || failed+=("e2e")
+)
+phase "end-to-end tests of the page (playwright-core, /usr/bin/chromium)" e2e || failed+=("e2e")
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "browser tests failed: ${failed[*]}" >&2

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 
 /// A single-threaded wasm instance's memory: wasm32's whole address space.
 pub const WASM_MEMORY_BYTES: u64 = 4 << 30;
-/// The threaded build's shared memory (`--max-memory` in scripts/build-web.sh).
+/// The threaded build's shared memory: scripts/build-wasm.sh reads this line for `--max-memory`.
 pub const WASM_THREADS_MEMORY_BYTES: u64 = 2 << 30;
 
 /// The memory this build can use: the limits above on wasm32, none natively.
