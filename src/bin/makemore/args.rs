@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Args};
 
 use makemore::backend::KernelSet;
-use makemore::config::{Init, Optimizer, Schedule, TrainConfig, L2};
+use makemore::config::{Init, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, BUNDLED_NAMES};
 use makemore::model::ModelConfig;
 use makemore::web::config::{Resolved, WebConfig};
@@ -20,12 +20,9 @@ use makemore::{Error, Result};
 /// The preset the CLI starts from when none is named: the lecture's run.
 const CLI_PRESET: &str = "lecture";
 
-/// The model's shape and the batch: what gpu-plan needs, and part of every run.
+/// The context length's flag, for every command that takes one (`split` too).
 #[derive(Args, Clone, Default)]
-pub(crate) struct ModelFlags {
-    /// Start from a preset (lecture, e01, e02, e03; default lecture); other flags override it.
-    #[arg(long)]
-    pub(crate) preset: Option<String>,
+pub(crate) struct BlockFlag {
     /// Context length T.
     #[arg(
         long = "block_size",
@@ -34,7 +31,22 @@ pub(crate) struct ModelFlags {
         value_name = "block_size",
         allow_negative_numbers = true
     )]
-    block_size: Option<usize>,
+    pub(crate) block_size: Option<usize>,
+}
+
+/// The preset the CLI starts from, for a command that reads a default from it.
+pub(crate) fn cli_preset() -> Result<Preset> {
+    Preset::get(CLI_PRESET)
+}
+
+/// The model's shape and the batch: what gpu-plan needs, and part of every run.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ModelFlags {
+    /// Start from a preset (lecture, e01, e02, e03; default lecture); other flags override it.
+    #[arg(long)]
+    pub(crate) preset: Option<String>,
+    #[command(flatten)]
+    block: BlockFlag,
     /// Embedding size E.
     #[arg(
         long = "n_embd",
@@ -72,7 +84,7 @@ impl ModelFlags {
     fn settings(&self) -> WebConfig {
         WebConfig {
             preset: Some(self.preset.clone().unwrap_or_else(|| CLI_PRESET.into())),
-            block_size: self.block_size,
+            block_size: self.block.block_size,
             n_embd: self.n_embd,
             n_hidden: self.n_hidden,
             direct: self.direct,
@@ -204,7 +216,7 @@ impl TrainArgs {
         let m = &self.model;
         [
             ("--preset", m.preset.is_some()),
-            ("--block_size", m.block_size.is_some()),
+            ("--block_size", m.block.block_size.is_some()),
             ("--n_embd", m.n_embd.is_some()),
             ("--n_hidden", m.n_hidden.is_some()),
             ("--direct", m.direct.is_some()),
@@ -248,7 +260,7 @@ pub(crate) fn load_model(path: &Path) -> Result<Checkpoint> {
 
 /// The word list a model was trained on, split as it was, checked against its vocabulary.
 pub(crate) fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
-    let split_seed = ck.train.as_ref().map_or(42, |t| t.split_seed);
+    let split_seed = ck.train.clone().unwrap_or_default().split_seed;
     let data = Dataset::new(&read_data(path)?, ck.params.cfg.block_size, split_seed)?;
     if data.vocab != ck.vocab {
         return Err(Error::Data(format!(
