@@ -125,11 +125,11 @@ pub(crate) struct TrainArgs {
     /// L2 penalty λ for C, W1 and W2, or three comma-separated values (or --l2_c, --l2_w1, --l2_w2).
     #[arg(long)]
     l2: Option<String>,
-    #[arg(long = "l2_c", value_name = "l2_c", allow_negative_numbers = true)]
+    #[arg(long = "l2_c", alias = "l2-c", value_name = "l2_c", allow_negative_numbers = true)]
     l2_c: Option<f32>,
-    #[arg(long = "l2_w1", value_name = "l2_w1", allow_negative_numbers = true)]
+    #[arg(long = "l2_w1", alias = "l2-w1", value_name = "l2_w1", allow_negative_numbers = true)]
     l2_w1: Option<f32>,
-    #[arg(long = "l2_w2", value_name = "l2_w2", allow_negative_numbers = true)]
+    #[arg(long = "l2_w2", alias = "l2-w2", value_name = "l2_w2", allow_negative_numbers = true)]
     l2_w2: Option<f32>,
     /// Seed of the init, batches and samples.
     #[arg(long)]
@@ -143,7 +143,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value = "cpu")]
     pub(crate) backend: String,
     /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
-    #[arg(long, visible_alias = "gpu_kernels")]
+    #[arg(long, visible_alias = "gpu_kernels", alias = "gpu-kernels")]
     pub(crate) kernels: Option<KernelSet>,
     /// With --backend auto, time both backends even on a software adapter.
     #[arg(long)]

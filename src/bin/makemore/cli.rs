@@ -397,3 +397,31 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The page's names for a setting (constants().settings: the CLI's short alias,
+    /// the kebab-case key and the key) are the names of its `train` flag, so the
+    /// table in src/web/constants.rs and the clap attributes cannot drift apart.
+    #[test]
+    fn every_setting_is_a_train_flag_by_each_of_its_page_names() {
+        let cli = Cli::command();
+        let train = cli.find_subcommand("train").unwrap();
+        let names = |arg: &clap::Arg| -> Vec<String> {
+            let mut all: Vec<String> = arg.get_long().into_iter().map(String::from).collect();
+            all.extend(arg.get_all_aliases().unwrap_or_default().into_iter().map(String::from));
+            all
+        };
+        for (key, setting) in makemore::web::constants::constants().settings {
+            let flag = train.get_arguments().find(|a| names(a).iter().any(|n| setting.attributes.contains(n)));
+            let flag = flag.unwrap_or_else(|| panic!("no train flag for {key}"));
+            let have = names(flag);
+            for name in &setting.attributes {
+                assert!(have.contains(name), "--{name} is not a name of the train flag for {key} ({have:?})");
+            }
+        }
+    }
+}
