@@ -33,7 +33,8 @@
 //                ttt {trace: [{step, seconds, dev}], targets: [{target, at: {step, seconds, dev} | null}],
 //                     backend, reason, threads}: the dev trace and Rust's verdict on it (benchReached)
 //                constants {diagnostics, shared} (after ready: the diagnostics' constants and the init
-//                schemes; the settings' limits and the bench configs, src/web/constants.rs)
+//                schemes; each setting's kind, choices, attributes and limits, the bench configs
+//                and the E02 tries, src/web/constants.rs)
 //                diagnostics {report} · lr-find {result, lr} (result null: the sweep failed; see error)
 //                e02-curve {init, from, losses, step, steps, stepsPerSec}
 //                e02-row {init, initialLoss, dev, saturatedInit, saturated, steps, seconds, error?}
