@@ -51,6 +51,11 @@ describe('the limits come from Rust', () => {
             assert.equal(settings[name]?.kind, 'choice', `${name} is a menu but not a choice in constants().settings`);
             assert.deepEqual([...values].sort(), [...settings[name].choices].sort(), `the ${name} menu`);
         }
+        // The form's controls are Rust's settings, each of the type its kind reads as.
+        const controls = await page.$$eval('#settings [name]', (all) => all.map((el) => ({ name: el.name, type: el.type })));
+        assert.deepEqual(controls.map((c) => c.name).sort(), Object.keys(settings).sort(), 'the form holds every setting, and only those');
+        const TYPES = { int: ['number'], float: ['number'], bool: ['checkbox'], text: ['text'], choice: ['select-one'] };
+        for (const { name, type } of controls) assert.ok(TYPES[settings[name].kind].includes(type), `${name}: a ${type} control for a ${settings[name].kind}`);
         // Rust refuses one over the limit, naming the field and the same bound.
         const over = limits.n_hidden.max + 1;
         await page.fill('input[name=n_hidden]', String(over));
