@@ -10,7 +10,8 @@
 //   wasm-pack build --target web --release --out-dir /tmp/pkg-prof --no-pack
 //   node bench/wasm-profile.mjs --pkg /tmp/pkg-prof
 // (add RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd' and a CARGO_TARGET_DIR
-// of its own for the relaxed build). Configs are www/bench.js's.
+// of its own for the relaxed build). The configs are the bench's, from the build's
+// constants().bench (src/web/constants.rs), on the CPU.
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,13 +29,6 @@ const { values } = parseArgs({
     },
 });
 
-const CONFIGS = {
-    seed: { block_size: 3, n_embd: 50, n_hidden: 100, batch_size: 16384 },
-    lecture: { block_size: 3, n_embd: 10, n_hidden: 200, batch_size: 32 },
-    big: { block_size: 8, n_embd: 24, n_hidden: 512, batch_size: 4096 },
-};
-const BASE = { preset: 'e02', steps: 1e7, lr: 0.01, lr_decay: 'none', optimizer: 'sgd', init: 'small-output', backend: 'cpu' };
-
 const dir = resolve(values.pkg);
 const server = await serve();
 const browser = await launch();
@@ -49,13 +43,14 @@ try {
         return route.fulfill({ body, contentType: types[name.split('.').pop()] });
     });
     await page.goto(`${server.url}profile/index.html`);
-    const config = { ...BASE, ...CONFIGS[values.config] };
-    await page.evaluate(async (config) => {
+    await page.evaluate(async (name) => {
         const pkg = await import(new URL('makemore.js', location.href).href);
         await pkg.default();
+        const { configs } = pkg.constants().bench;
+        if (!configs[name]) throw new Error(`unknown config ${name}; use ${Object.keys(configs).join(', ')}`);
         const text = await (await fetch('words.txt')).arrayBuffer();
-        window.trainer = await pkg.Trainer.createOn(text, config, 'cpu');
-    }, config);
+        window.trainer = await pkg.Trainer.createOn(text, { ...configs[name], backend: 'cpu' }, 'cpu');
+    }, values.config);
     const run = (seconds) => page.evaluate(async ([seconds, chunk]) => {
         const t0 = performance.now();
         let steps = 0;

@@ -91,13 +91,13 @@ export async function waitForNumber(page, selector, { below = -Infinity, atLeast
     );
 }
 
-/** Starts the static server (cross-origin isolated with `isolate`) and Chromium
- *  (with extra `flags`) before a file's tests and stops both after them; the
- *  returned object holds `server` and `browser`. */
-export function useServerAndBrowser({ isolate = false, flags = [] } = {}) {
+/** Starts the static server (cross-origin isolated with `isolate`; or `start()`'s
+ *  server, any {url, close}) and Chromium (with extra `flags`) before a file's
+ *  tests and stops both after them; the returned object holds `server` and `browser`. */
+export function useServerAndBrowser({ isolate = false, flags = [], start = () => serve({ isolate }) } = {}) {
     const env = {};
     before(async () => {
-        env.server = await serve({ isolate });
+        env.server = await start();
         env.browser = await launch(flags);
     });
     after(async () => {

@@ -3,24 +3,14 @@
 // badge's details, and trains. Needs a built www/ (scripts/build-web.sh).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launch, openPage, serve, waitForNumber } from './harness.mjs';
+import { describe, test } from 'node:test';
+import { openPage, useServerAndBrowser, waitForNumber } from './harness.mjs';
 
 describe('simd builds', () => {
-    let server;
-    let browser;
-
-    before(async () => {
-        [server, browser] = await Promise.all([serve(), launch()]);
-    });
-
-    after(async () => {
-        await browser?.close();
-        server?.close();
-    });
+    const env = useServerAndBrowser();
 
     test('the page trains on the relaxed-SIMD build where the browser runs it, and says so', async () => {
-        const { page, errors } = await openPage(browser, server.url, '?preset=e01&steps=300&eval_every=300&backend=cpu');
+        const { page, errors } = await openPage(env.browser, env.server.url, '?preset=e01&steps=300&eval_every=300&backend=cpu');
         await page.click('#start');
         await page.locator('#final-table:not([hidden])').waitFor({ timeout: 120_000 });
         await waitForNumber(page, '#final-dev', { below: 3.3 }, 1000);

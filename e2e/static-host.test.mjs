@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { join } from 'node:path';
-import { launch, repo, screenshots } from './harness.mjs';
+import { repo, screenshots, useServerAndBrowser } from './harness.mjs';
 
 const RUN = '?preset=e01&batch_size=1024&steps=200&eval_every=100&backend=cpu';
 
@@ -41,24 +41,14 @@ async function pythonServer() {
 const badge = async (page) => (await page.textContent('#backend-badge')).replace(/\s+/g, ' ').trim();
 
 describe('a static host without COOP/COEP', () => {
-    let server;
-    let browser;
-
-    before(async () => {
-        [server, browser] = await Promise.all([pythonServer(), launch()]);
-    });
-
-    after(async () => {
-        await browser?.close();
-        server?.close();
-    });
+    const env = useServerAndBrowser({ start: pythonServer });
 
     test('the service-worker option reloads the page once, which then trains on every core', async () => {
-        const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+        const context = await env.browser.newContext({ viewport: { width: 1400, height: 1000 } });
         const page = await context.newPage();
         const errors = [];
         page.on('pageerror', (err) => errors.push(err.message));
-        await page.goto(`${server.url}${RUN}`);
+        await page.goto(`${env.server.url}${RUN}`);
         await page.locator('#start:not([disabled])').waitFor({ timeout: 60_000 });
         const cores = await page.evaluate(() => navigator.hardwareConcurrency);
         assert.ok(cores >= 2, `this test needs two cores; the browser reports ${cores}`);

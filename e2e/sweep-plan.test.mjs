@@ -4,15 +4,24 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { label, parseDim, plan, runConfig, setLimits, MAX_RUNS, SWEEPABLE } from '../www/lab/sweep-plan.js';
+import { label, parseDim, plan, runConfig, setConstants, MAX_RUNS, SWEEPABLE } from '../www/lab/sweep-plan.js';
 
-// The ranges and init schemes come from the wasm build, as in the page.
+// The kinds, choices, labels and ranges come from the wasm build, as in the page.
 const pkg = await import('../www/pkg/makemore.js');
 pkg.initSync({ module: readFileSync(new URL('../www/pkg/makemore_bg.wasm', import.meta.url)) });
-setLimits(pkg.constants().limits, pkg.diagnosticsConstants().initSchemes.map((s) => s.name));
+assert.throws(() => parseDim('n_hidden', '100'), /still loading/);
+setConstants(pkg.constants());
 
-test('the ranges and init schemes are Rust\'s', () => {
-    assert.equal(SWEEPABLE.n_hidden.max, pkg.constants().limits.n_hidden.max);
+test('the kinds, choices, labels, ranges and init schemes are Rust\'s', () => {
+    const { settings, limits } = pkg.constants();
+    for (const [key, spec] of Object.entries(SWEEPABLE)) {
+        assert.equal(spec.type, settings[key].kind, key);
+        assert.deepEqual(spec.choices, settings[key].choices, key);
+        assert.equal(spec.short, settings[key].short, key);
+    }
+    assert.deepEqual(SWEEPABLE.optimizer.choices, ['sgd', 'adam', 'adamw']);
+    assert.deepEqual(SWEEPABLE.init.choices, pkg.diagnosticsConstants().initSchemes.map((s) => s.name));
+    assert.equal(SWEEPABLE.n_hidden.max, limits.n_hidden.max);
     assert.throws(() => parseDim('n_hidden', String(SWEEPABLE.n_hidden.max + 1)), /out of range/);
     assert.deepEqual(parseDim('init', 'uniform, kaiming').values, ['uniform', 'kaiming']);
     assert.throws(() => parseDim('init', 'xavier'), /not one of naive, uniform/);

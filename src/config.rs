@@ -88,6 +88,11 @@ pub enum Optimizer {
     Adamw,
 }
 
+impl Optimizer {
+    /// Every optimizer, for the page's choices (`constants().settings`).
+    pub const ALL: [Optimizer; 3] = [Optimizer::Sgd, Optimizer::Adam, Optimizer::Adamw];
+}
+
 impl std::str::FromStr for Optimizer {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -401,6 +406,46 @@ pub const BENCH_TTT_PRESET: &str = "e01";
 pub const BENCH_TARGETS: [f64; 2] = [2.20, 2.13];
 pub const BENCH_EVAL_EVERY: u64 = 500;
 
+/// One dev evaluation of a time-to-target run: after `step` steps and `seconds`
+/// of wall time (training and evaluations), the dev loss was `dev`. Every path
+/// (native, PyTorch, the browser) reports these, and [`targets_reached`] judges them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DevPoint {
+    pub step: u64,
+    pub seconds: f64,
+    pub dev: f64,
+}
+
+/// A target of [`BENCH_TARGETS`] and the first evaluation under it, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetHit {
+    pub target: f64,
+    pub at: Option<DevPoint>,
+}
+
+/// A time-to-target trace judged: each target with the first evaluation under
+/// it, and whether every target has fallen (the run may stop).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetsReached {
+    pub targets: Vec<TargetHit>,
+    pub done: bool,
+}
+
+/// The one rule for time to target, for every path: each of [`BENCH_TARGETS`],
+/// in order, falls at the first evaluation whose dev loss is strictly under it
+/// (and not before the one before it fell).
+pub fn targets_reached(trace: &[DevPoint]) -> TargetsReached {
+    let mut targets: Vec<TargetHit> = BENCH_TARGETS.iter().map(|&target| TargetHit { target, at: None }).collect();
+    let mut next = 0;
+    for p in trace {
+        while next < targets.len() && p.dev < targets[next].target {
+            targets[next].at = Some(*p);
+            next += 1;
+        }
+    }
+    TargetsReached { done: next == targets.len(), targets }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,6 +487,22 @@ mod tests {
         assert_eq!(c.lr_decay, Schedule::Cosine { floor: 0.1 });
         let e = serde_json::from_str::<TrainConfig>(r#"{"learning_rate": 0.05}"#).unwrap_err();
         assert!(e.to_string().contains("learning_rate"));
+    }
+
+    #[test]
+    fn a_target_falls_at_the_first_evaluation_strictly_under_it() {
+        let p = |step, dev| DevPoint { step, seconds: step as f64 / 100.0, dev };
+        let at = |trace: &[DevPoint]| {
+            targets_reached(trace).targets.iter().map(|h| h.at.map(|p| p.step)).collect::<Vec<_>>()
+        };
+        assert_eq!(BENCH_TARGETS, [2.20, 2.13]);
+        assert_eq!(at(&[]), [None, None]);
+        assert_eq!(at(&[p(500, 2.3), p(1000, 2.2), p(1500, 2.15), p(2000, 2.19)]), [Some(1500), None]);
+        // One evaluation under both targets reaches both.
+        assert_eq!(at(&[p(500, 2.3), p(1000, 2.1), p(1500, 2.0)]), [Some(1000), Some(1000)]);
+        assert_eq!(at(&[p(500, f64::NAN), p(1000, 2.12)]), [Some(1000), Some(1000)]);
+        assert!(!targets_reached(&[p(500, 2.15)]).done);
+        assert!(targets_reached(&[p(500, 2.15), p(1000, 2.1)]).done);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 
 import { TrainerClient } from './client.js';
 
-// The configs, the speed recipe, the targets and the evaluation interval are the
-// native bench's (src/config.rs), read from the wasm build: the worker's
-// `constants` message carries `constants().bench`.
+// The configs (each a whole speed setting), the targets and the evaluation
+// interval are the native bench's (src/config.rs), read from the wasm build: the
+// worker's `constants` message carries `constants().bench`.
 
 const query = new URLSearchParams(location.search);
 const list = (key, fallback) => (query.get(key) ?? fallback).split(',').filter(Boolean);
@@ -52,8 +52,7 @@ async function speed(ask, text, results, bench) {
         for (const path of list('paths', 'cpu,webgpu')) {
             status(`measuring ${name} on ${path}…`);
             if (!bench.configs[name]) throw new Error(`unknown config ${name}; use ${Object.keys(bench.configs).join(', ')}`);
-            const { block_size, n_embd, n_hidden, batch_size } = bench.configs[name];
-            const config = { ...bench.base, block_size, n_embd, n_hidden, batch_size, backend: path };
+            const config = { ...bench.configs[name], backend: path };
             try {
                 const r = await ask({ type: 'bench', text, config, seconds }, 'bench');
                 const threads = r.backend === 'cpu' ? `, ${r.threads} thread${r.threads > 1 ? 's' : ''}` : '';
@@ -69,18 +68,17 @@ async function speed(ask, text, results, bench) {
 }
 
 async function timeToTarget(ask, text, results, presets, bench) {
-    const { targets, eval_every: evalEvery, ttt_preset: preset } = bench;
+    const { eval_every: evalEvery, ttt_preset: preset } = bench;
     for (const path of list('paths', 'cpu')) {
         status(`time to target on ${path}…`);
         const config = { ...presets[preset], backend: path };
         const limit = Number(query.get('limit') ?? 300);
         try {
-            const r = await ask({ type: 'ttt', text, config, targets, evalEvery, limit }, 'ttt');
+            // The worker returns the dev trace and Rust's verdict on it (`benchReached`).
+            const r = await ask({ type: 'ttt', text, config, evalEvery, limit }, 'ttt');
             results.push({ path, ...r });
-            const at = targets.map((t) => {
-                const hit = r.reached.find((x) => x.target === t);
-                return hit ? `dev < ${t}: ${hit.seconds.toFixed(1)} s (step ${hit.step})` : `dev < ${t}: not in ${limit} s`;
-            });
+            const at = r.targets.map(({ target, at: hit }) =>
+                (hit ? `dev < ${target}: ${hit.seconds.toFixed(1)} s (step ${hit.step})` : `dev < ${target}: not in ${limit} s`));
             row([preset, path, config.batch_size, '', '', `${at.join('; ')}; ${r.reason}, ${r.threads} thread(s)`]);
         } catch (err) {
             results.push({ path, error: err.message });

@@ -17,9 +17,11 @@
 //   backend    auto | webgpu | cpu (default auto: the CPU without a GPU or with a software
 //              one, else the faster of the two on this model, measured once and remembered)
 //   kernels    auto | software | hardware: the GPU's kernel set (default: for the adapter)
-//   block, emb, hidden, direct, steps, batch, lr, lr-decay, optimizer, init,
-//   weight-decay, seed, split-seed, eval-every   hyperparameters over the preset
-//              (the config keys themselves, such as n_hidden, work too)
+//   block, emb, hidden, direct, steps, batch, lr, lr-decay, optimizer, init, weight-decay,
+//   seed, split-seed, eval-every, …   every other setting over the preset, named by its
+//              config key (n_hidden, l2_w1), the key in kebab case (lr-decay) or the CLI's
+//              short alias (hidden); the wasm build's constants().settings lists each
+//              setting's attributes and kind (src/web/constants.rs), and this file keeps no copy
 //   autostart  start training as soon as the model is built
 //   compact    a smaller chart and fewer samples
 //   diagnostics  live tanh statistics while training: the saturated share, tanh's
@@ -38,34 +40,23 @@ import { loss } from './format.js';
 const UPLOT_CSS = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
 const DEFAULT_SRC = new URL('./data/names.txt', import.meta.url).href;
 
-/** Attribute → config key, and how to read its text. */
-const NUM = Number;
-const BOOL = (text) => text !== 'false' && text !== '0';
-const STR = String;
-const ATTRIBUTES = {
-    preset: ['preset', STR],
-    backend: ['backend', STR],
-    kernels: ['gpu_kernels', STR],
-    block: ['block_size', NUM],
-    emb: ['n_embd', NUM],
-    hidden: ['n_hidden', NUM],
-    direct: ['direct', BOOL],
-    steps: ['steps', NUM],
-    batch: ['batch_size', NUM],
-    lr: ['lr', NUM],
-    'lr-decay': ['lr_decay', STR],
-    optimizer: ['optimizer', STR],
-    init: ['init', STR],
-    'weight-decay': ['weight_decay', NUM],
-    seed: ['seed', NUM],
-    'split-seed': ['split_seed', NUM],
-    'eval-every': ['eval_every', NUM],
+/** How an attribute's text becomes a setting's value, by the setting's kind (`constants().settings`). */
+const READ = {
+    int: Number,
+    float: Number,
+    bool: (text) => text !== 'false' && text !== '0', // a bare attribute is true
+    text: String,
+    choice: String,
 };
-const KEYS = {
-    block_size: NUM, n_embd: NUM, n_hidden: NUM, batch_size: NUM, lr_decay: STR,
-    weight_decay: NUM, split_seed: NUM, eval_every: NUM, l2_c: NUM, l2_w1: NUM, l2_w2: NUM, gpu_kernels: STR,
-};
-const CONFIG_ATTRIBUTES = [...Object.keys(ATTRIBUTES), ...Object.keys(KEYS)];
+
+/** attribute name → {key, kind}, from `constants().settings`. */
+function attributeMap(settings) {
+    const map = new Map();
+    for (const [key, { kind, attributes }] of Object.entries(settings)) {
+        for (const name of attributes) map.set(name, { key, kind });
+    }
+    return map;
+}
 
 const STYLE = `
 :host { display: block; font: 14px/1.4 system-ui, sans-serif; color: #111827; background: #fff;
@@ -119,8 +110,10 @@ const STATE_WORDS = { idle: 'Ready.', running: 'Training.', paused: 'Paused.', d
 
 
 export class MakemoreTrainer extends HTMLElement {
+    // The settings' attributes come from the wasm build once the worker starts, so a
+    // MutationObserver watches them (observedAttributes is read once, at define time).
     static get observedAttributes() {
-        return ['src', 'compact', ...CONFIG_ATTRIBUTES];
+        return ['src', 'compact'];
     }
 
     constructor() {
@@ -154,6 +147,11 @@ export class MakemoreTrainer extends HTMLElement {
         this.wantStart = false;
         this.built = null; // the config of the model built, to tell a real change
         this.diagnostics = null; // the compact panel, with the `diagnostics` attribute
+        this.settingOf = null; // attribute name → {key, kind}, from the worker's constants
+        this.watch = new MutationObserver((records) => {
+            const changed = records.some((r) => this.settingOf?.has(r.attributeName) && r.oldValue !== this.getAttribute(r.attributeName));
+            if (changed && this.ready && this.state === 'idle') this.build();
+        });
     }
 
     connectedCallback() {
@@ -168,11 +166,13 @@ export class MakemoreTrainer extends HTMLElement {
             this.diagnostics = new DiagnosticsPanel(el, { compact: true });
         }
         if (this.client) return;
+        this.watch.observe(this, { attributes: true, attributeOldValue: true });
         this.ready = false;
         this.client = new TrainerClient((msg) => this.onMessage(msg), (text) => this.fail(text));
     }
 
     disconnectedCallback() {
+        this.watch.disconnect();
         this.client?.close();
         this.client = null;
         this.built = null;
@@ -190,16 +190,13 @@ export class MakemoreTrainer extends HTMLElement {
         if (this.state === 'idle') this.build();
     }
 
-    /** The settings object the worker accepts, from the attributes. */
+    /** The settings object the worker accepts, from the attributes that name a setting. */
     config() {
         const config = {};
-        for (const [attr, [key, read]] of Object.entries(ATTRIBUTES)) {
-            if (this.hasAttribute(attr)) config[key] = read(this.getAttribute(attr));
+        for (const { name, value } of this.attributes) {
+            const setting = this.settingOf?.get(name);
+            if (setting) config[setting.key] = READ[setting.kind](value);
         }
-        for (const [key, read] of Object.entries(KEYS)) {
-            if (this.hasAttribute(key)) config[key] = read(this.getAttribute(key));
-        }
-        if (this.hasAttribute('direct') && this.getAttribute('direct') === '') config.direct = true;
         return config;
     }
 
@@ -260,12 +257,13 @@ export class MakemoreTrainer extends HTMLElement {
     onMessage(msg) {
         switch (msg.type) {
         case 'ready':
-            this.ready = true;
             if (this.diagnostics) this.client?.send({ type: 'diagnostics', on: true });
-            this.build();
             break;
-        case 'constants':
+        case 'constants': // right after ready: the model is built once the attributes can be read
             this.diagnostics?.setConstants(msg.diagnostics);
+            this.settingOf = attributeMap(msg.shared.settings);
+            this.ready = true;
+            this.build();
             break;
         case 'diagnostics':
             this.diagnostics?.update(msg.report);

@@ -13,7 +13,7 @@ import { RunCheckpoints } from './resume.js';
 import { count, duration, loss, rate } from './format.js';
 import { isolatedByServiceWorker, resume as resumeIsolation, wire as wireIsolation } from './isolation.js';
 import { applyLimits, fillForm, fillFromUrl, readForm, sameConfig, saveToUrl } from './settings.js';
-import { setLimits } from './lab/sweep-plan.js';
+import { setConstants } from './lab/sweep-plan.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('settings');
@@ -104,7 +104,7 @@ const diagnosticsHandlers = {
         diagnostics.setConstants(msg.diagnostics);
         // The settings' ranges and the init schemes come from Rust (src/web/constants.rs).
         applyLimits(form, msg.shared.limits);
-        setLimits(msg.shared.limits, msg.diagnostics.initSchemes.map((s) => s.name));
+        setConstants(msg.shared);
     },
     config: () => diagnostics.reset(),
     diagnostics: ({ report }) => diagnostics.update(report),

@@ -11,7 +11,7 @@
 //                sample {temperature?, count?, prefix?, hideExisting?} (each kept until changed)
 //                export {tag?} · import {bytes} · inspect {word} · restore {lr}
 //                resume {text, config, weights, tag, elapsedMs}: a saved run (run-store.js) picked up
-//                bench {text, config, seconds} · ttt {text, config, targets, evalEvery, limit}
+//                bench {text, config, seconds} · ttt {text, config, evalEvery, limit}
 //                lose-device (a test hook: destroys the WebGPU device)
 //                diagnostics {on} (live probe-batch statistics while training) · lr-find {steps?, lowest?, highest?}
 //                e02 {text, config, steps, schemes} · e02-stop · rate-probe {text, config, tag}
@@ -30,9 +30,11 @@
 //                rewound {step, steps, config, from, losses}: back at a checkpoint (after
 //                restore, or on the CPU after the WebGPU device was lost)
 //                bench {stepsPerSec, steps, seconds, backend, reason, threads}
-//                ttt {reached: [{target, seconds, step, dev}], dev, step, seconds, backend, reason, threads}
+//                ttt {trace: [{step, seconds, dev}], targets: [{target, at: {step, seconds, dev} | null}],
+//                     backend, reason, threads}: the dev trace and Rust's verdict on it (benchReached)
 //                constants {diagnostics, shared} (after ready: the diagnostics' constants and the init
-//                schemes; the settings' limits and the bench configs, src/web/constants.rs)
+//                schemes; each setting's kind, choices, attributes and limits, the bench configs
+//                and the E02 tries, src/web/constants.rs)
 //                diagnostics {report} · lr-find {result, lr} (result null: the sweep failed; see error)
 //                e02-curve {init, from, losses, step, steps, stepsPerSec}
 //                e02-row {init, initialLoss, dev, saturatedInit, saturated, steps, seconds, error?}
@@ -180,24 +182,25 @@ async function chooseDevice(bytes, config, { remeasure = false, calibrate = '' }
     if (!facts.available) return decide({ kind: 'noGpu' });
     if (facts.fallback && calibrate !== 'force') return decide({ kind: 'software', adapter: label });
     const scratch = { ...config, eval_every: 0, steps: SCRATCH_STEPS };
+    // The key needs the settings filled in and the vocabulary, not a trainer: a
+    // cached measurement builds no scratch trainer at all.
+    const shape = wasm.pkg.resolveSettings(new Uint8Array(bytes), scratch);
+    const key = decisionKey(facts, shape.config, shape.vocabSize);
+    const known = remeasure ? null : decisions[key];
+    if (known) return decide({ kind: 'measured', adapter: label, rates: known.rates }, { cached: true, measurable: true });
+    post({ type: 'measuring' });
     const cpu = await wasm.pkg.Trainer.createOn(new Uint8Array(bytes), scratch, 'cpu');
+    let rates;
     try {
-        const key = decisionKey(facts, cpu.config(), cpu.dataset().vocabSize);
-        const known = remeasure ? null : decisions[key];
-        if (known) return decide({ kind: 'measured', adapter: label, rates: known.rates }, { cached: true, measurable: true });
-        let rates;
-        post({ type: 'measuring' });
-        try {
-            rates = await race(bytes, scratch, cpu);
-        } catch (err) {
-            return decide({ kind: 'broken', adapter: label }, { details: [`WebGPU: ${err?.message ?? err}`] });
-        }
-        decisions[key] = { rates };
-        post({ type: 'decision', key, rates });
-        return decide({ kind: 'measured', adapter: label, rates }, { measurable: true });
+        rates = await race(bytes, scratch, cpu);
+    } catch (err) {
+        return decide({ kind: 'broken', adapter: label }, { details: [`WebGPU: ${err?.message ?? err}`] });
     } finally {
         cpu.free();
     }
+    decisions[key] = { rates };
+    post({ type: 'decision', key, rates });
+    return decide({ kind: 'measured', adapter: label, rates }, { measurable: true });
 }
 
 /**
@@ -448,23 +451,24 @@ async function bench(t, seconds, warmup = { ms: 1000, steps: 0 }) {
 
 /**
  * Trains (with the config's own schedule and total steps), evaluating the dev
- * loss every `evalEvery` steps, and returns the wall seconds (training and
- * evaluations) at which the dev loss first fell below each of `targets`, giving
- * up after `limit` seconds: the bench page's time-to-target.
+ * loss every `evalEvery` steps, and returns the trace of those evaluations with
+ * the wall seconds (training and evaluations) of each, giving up after `limit`
+ * seconds: the bench page's time-to-target. Rust judges the trace (the wasm
+ * API's `benchReached`, the native bench's rule), which also says when every
+ * target has fallen and the run may stop.
  */
-async function timeToTarget(t, targets, evalEvery, limit) {
-    const reached = [];
+async function timeToTarget(t, evalEvery, limit) {
+    const trace = [];
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    let dev = Infinity;
-    while (reached.length < targets.length && !t.done() && seconds() < limit) {
+    let judged = wasm.pkg.benchReached(trace);
+    while (!judged.done && !t.done() && seconds() < limit) {
         await t.train(Math.min(evalEvery, t.steps() - t.step()));
-        dev = await t.evaluateSplit('dev');
-        while (reached.length < targets.length && dev < targets[reached.length]) {
-            reached.push({ target: targets[reached.length], seconds: seconds(), step: t.step(), dev });
-        }
+        const dev = await t.evaluateSplit('dev');
+        trace.push({ step: t.step(), seconds: seconds(), dev });
+        judged = wasm.pkg.benchReached(trace);
     }
-    return { reached, dev, step: t.step(), seconds: seconds() };
+    return { trace, targets: judged.targets };
 }
 
 // ---- E02: the notebook's init tries, one scratch trainer per scheme ----
@@ -585,8 +589,8 @@ const handlers = {
     'lose-device': (msg) => forCurrent(msg, () => trainer?.loseDeviceForTest()),
     bench: ({ text: bytes, config, seconds }) => exclusive(() =>
         onScratch('bench', bytes, config, (t) => bench(t, seconds)).catch((err) => report('bench', err))),
-    ttt: ({ text: bytes, config, targets, evalEvery, limit }) => exclusive(() =>
-        onScratch('ttt', bytes, config, (t) => timeToTarget(t, targets, evalEvery, limit)).catch((err) => report('bench', err))),
+    ttt: ({ text: bytes, config, evalEvery, limit }) => exclusive(() =>
+        onScratch('ttt', bytes, config, (t) => timeToTarget(t, evalEvery, limit)).catch((err) => report('bench', err))),
 };
 
 self.onmessage = ({ data }) => {

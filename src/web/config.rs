@@ -25,6 +25,11 @@ pub enum BackendChoice {
     Cpu,
 }
 
+impl BackendChoice {
+    /// Every choice, for the page's settings (`constants().settings`).
+    pub const ALL: [BackendChoice; 3] = [BackendChoice::Auto, BackendChoice::Webgpu, BackendChoice::Cpu];
+}
+
 /// Settings as the page sends them. `l2_c`, `l2_w1`, `l2_w2` are `TrainConfig::l2`'s
 /// fields, flattened so that every knob is one URL parameter.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -26,7 +26,7 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, wasm_b
 mod trainer;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
-pub use trainer::{live_gpu_buffers, preset_configs, wasm_memory_bytes, weights_config, Trainer};
+pub use trainer::{live_gpu_buffers, preset_configs, resolve_settings, wasm_memory_bytes, weights_config, Trainer};
 /// The threaded build's `initThreadPool(n)`: www/worker.js awaits it before creating a Trainer.
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
 pub use wasm_bindgen_rayon::init_thread_pool;

@@ -443,6 +443,24 @@ pub fn preset_configs() -> Result<JsValue, JsError> {
     to_js(&all)
 }
 
+/// The settings a `Trainer` of `config` on `text` trains with, every field filled
+/// in, and the word list's vocabulary size: `{config, vocabSize}`, as the
+/// trainer's `config()` and `dataset().vocabSize` would say, without building the
+/// data set or the model (auto's cache key needs them before it knows whether to time).
+#[wasm_bindgen(js_name = resolveSettings)]
+pub fn resolve_settings(text: JsValue, config: JsValue) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        config: WebConfig,
+        vocab_size: usize,
+    }
+    let settings = read_config(config)?.resolve()?;
+    let words = crate::data::parse_words(&text_bytes(&text)?)?;
+    let settings = settings.with_vocab(crate::data::Vocab::from_words(&words).len())?;
+    to_js(&Shape { config: settings.to_web(), vocab_size: settings.model.vocab_size })
+}
+
 /// GPU buffers held by the WebGPU trainers alive in this worker (leak tests watch it).
 #[wasm_bindgen(js_name = liveGpuBuffers)]
 pub fn live_gpu_buffers() -> usize {

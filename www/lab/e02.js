@@ -14,9 +14,6 @@ const HEIGHT = 280;
 /** About this many points per curve. */
 const POINTS = 300;
 
-/** The notebook's model and optimizer; the learner picks the steps and the batch. */
-const NOTEBOOK_CONFIG = { block_size: 3, n_embd: 50, n_hidden: 100, direct: false, lr: 0.1, lr_decay: 'none', optimizer: 'sgd', weight_decay: 0, l2_c: 0, l2_w1: 0, l2_w2: 0 };
-
 /** What the reference notebook printed for each try (batch 16384, SGD lr 0.1). */
 export const NOTEBOOK = {
     naive: { initial: '≈ 17.7–19', after: '—' },
@@ -37,6 +34,8 @@ export class E02View {
     constructor({ els, send, text, base }) {
         Object.assign(this, { els, send, text, base });
         this.schemes = [];
+        /** The notebook's model and optimizer (`constants().e02_tries`); the learner picks the steps and the batch. */
+        this.notebook = null;
         this.running = false;
         this.backend = null;
         this.plot = null;
@@ -55,7 +54,7 @@ export class E02View {
 
     config() {
         const { seed, split_seed: splitSeed, backend } = this.base();
-        return { ...NOTEBOOK_CONFIG, seed, split_seed: splitSeed, backend, batch_size: Number(this.els.batch.value) };
+        return { ...this.notebook, seed, split_seed: splitSeed, backend, batch_size: Number(this.els.batch.value) };
     }
 
     budget() {
@@ -68,7 +67,7 @@ export class E02View {
 
     /** Before a start: the time from the last measured rate, or a short measurement. */
     estimate() {
-        if (this.running || !this.text() || !this.schemes.length) return;
+        if (this.running || !this.text() || !this.notebook) return;
         const rate = this.backend && recall(this.key());
         if (rate) {
             this.els.estimate.textContent = `${this.schemes.length} schemes × ${count(this.budget())} steps: ${about(this.schemes.length * this.budget() / rate)} on ${this.where()}.`;
@@ -85,7 +84,7 @@ export class E02View {
     }
 
     start() {
-        if (this.running || !this.text()) return;
+        if (this.running || !this.text() || !this.notebook) return;
         const steps = this.budget();
         this.running = true;
         this.els.start.disabled = true;
@@ -143,6 +142,7 @@ export class E02View {
         switch (msg.type) {
         case 'constants':
             this.schemes = msg.diagnostics.initSchemes;
+            this.notebook = msg.shared.e02_tries;
             this.renderRows();
             this.estimate();
             break;

@@ -15,34 +15,26 @@ export const MAX_RUNS = 64;
 export const MAX_BUDGET = 1_000_000;
 
 /**
- * The settings a sweep can vary, with their short labels and types. Their
- * ranges and the init schemes come from Rust through `setLimits` (the worker's
- * `constants` message); until then only the type is checked here, and Rust
- * checks every run's settings when it builds the run.
+ * The settings a sweep can vary. What each is (its kind: int, float, bool, text
+ * or choice; its choices; its short label; its range) comes from Rust through
+ * `setConstants` (the worker's `constants` message, `constants()`); until then a
+ * value cannot be read, and Rust checks every run's settings when it builds the run.
  */
-export const SWEEPABLE = {
-    n_hidden: { short: 'H', type: 'int' },
-    n_embd: { short: 'E', type: 'int' },
-    block_size: { short: 'T', type: 'int' },
-    batch_size: { short: 'batch', type: 'int' },
-    lr: { short: 'lr', type: 'float' },
-    weight_decay: { short: 'wd', type: 'float' },
-    lr_decay: { short: 'decay', type: 'text' },
-    optimizer: { short: 'opt', type: 'choice', choices: ['sgd', 'adam', 'adamw'] },
-    init: { short: 'init', type: 'choice', choices: [] },
-    direct: { short: 'W3', type: 'bool' },
-};
+export const SWEEPABLE = Object.fromEntries(
+    ['n_hidden', 'n_embd', 'block_size', 'batch_size', 'lr', 'weight_decay', 'lr_decay', 'optimizer', 'init', 'direct']
+        .map((key) => [key, {}]),
+);
 
 /**
- * Takes the ranges (`constants().limits`, keyed by setting) and the init scheme
- * names (`diagnosticsConstants().initSchemes`) from the wasm build.
+ * Takes each setting's kind, choices and short label (`constants().settings`)
+ * and its range (`constants().limits`) from the wasm build's `constants()`.
  */
-export function setLimits(limits, initNames) {
+export function setConstants({ settings, limits }) {
     for (const [key, spec] of Object.entries(SWEEPABLE)) {
+        const { kind, choices, short } = settings[key];
         const range = limits[key];
-        if (range) Object.assign(spec, { min: range.min, max: range.max ?? undefined });
+        Object.assign(spec, { type: kind, choices, short, min: range?.min, max: range?.max ?? undefined });
     }
-    SWEEPABLE.init.choices = [...initNames];
 }
 
 const RANGE = /^(\S+)\s*\.\.\s*(\S+?)(?:\s+(by|log)(?:\s+(\S+))?)?$/;
@@ -81,6 +73,7 @@ const round = (key, x) => (SWEEPABLE[key].type === 'int' ? Math.round(x) : Numbe
 export function parseDim(key, text) {
     const spec = SWEEPABLE[key];
     if (!spec) throw new Error(`${JSON.stringify(key)} cannot be swept; pick one of ${Object.keys(SWEEPABLE).join(', ')}`);
+    if (!spec.type) throw new Error(`${key}: the settings are still loading; try again in a moment`);
     const t = String(text ?? '').trim();
     if (!t) throw new Error(`${key}: give values, like ${spec.type === 'int' ? '100, 200, 300' : '0.01, 0.03, 0.1'}`);
     const range = t.match(RANGE);

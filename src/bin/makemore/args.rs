@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Args};
 
 use makemore::backend::KernelSet;
-use makemore::config::{Init, Optimizer, Schedule, TrainConfig, L2};
+use makemore::config::{Init, Optimizer, Preset, Schedule, TrainConfig, L2};
 use makemore::data::{Dataset, BUNDLED_NAMES};
 use makemore::model::ModelConfig;
 use makemore::web::config::{Resolved, WebConfig};
@@ -20,12 +20,9 @@ use makemore::{Error, Result};
 /// The preset the CLI starts from when none is named: the lecture's run.
 const CLI_PRESET: &str = "lecture";
 
-/// The model's shape and the batch: what gpu-plan needs, and part of every run.
+/// The context length's flag, for every command that takes one (`split` too).
 #[derive(Args, Clone, Default)]
-pub(crate) struct ModelFlags {
-    /// Start from a preset (lecture, e01, e02, e03; default lecture); other flags override it.
-    #[arg(long)]
-    pub(crate) preset: Option<String>,
+pub(crate) struct BlockFlag {
     /// Context length T.
     #[arg(
         long = "block_size",
@@ -34,7 +31,22 @@ pub(crate) struct ModelFlags {
         value_name = "block_size",
         allow_negative_numbers = true
     )]
-    block_size: Option<usize>,
+    pub(crate) block_size: Option<usize>,
+}
+
+/// The preset the CLI starts from, for a command that reads a default from it.
+pub(crate) fn cli_preset() -> Result<Preset> {
+    Preset::get(CLI_PRESET)
+}
+
+/// The model's shape and the batch: what gpu-plan needs, and part of every run.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ModelFlags {
+    /// Start from a preset (lecture, e01, e02, e03; default lecture); other flags override it.
+    #[arg(long)]
+    pub(crate) preset: Option<String>,
+    #[command(flatten)]
+    block: BlockFlag,
     /// Embedding size E.
     #[arg(
         long = "n_embd",
@@ -72,7 +84,7 @@ impl ModelFlags {
     fn settings(&self) -> WebConfig {
         WebConfig {
             preset: Some(self.preset.clone().unwrap_or_else(|| CLI_PRESET.into())),
-            block_size: self.block_size,
+            block_size: self.block.block_size,
             n_embd: self.n_embd,
             n_hidden: self.n_hidden,
             direct: self.direct,
@@ -113,11 +125,11 @@ pub(crate) struct TrainArgs {
     /// L2 penalty λ for C, W1 and W2, or three comma-separated values (or --l2_c, --l2_w1, --l2_w2).
     #[arg(long)]
     l2: Option<String>,
-    #[arg(long = "l2_c", value_name = "l2_c", allow_negative_numbers = true)]
+    #[arg(long = "l2_c", alias = "l2-c", value_name = "l2_c", allow_negative_numbers = true)]
     l2_c: Option<f32>,
-    #[arg(long = "l2_w1", value_name = "l2_w1", allow_negative_numbers = true)]
+    #[arg(long = "l2_w1", alias = "l2-w1", value_name = "l2_w1", allow_negative_numbers = true)]
     l2_w1: Option<f32>,
-    #[arg(long = "l2_w2", value_name = "l2_w2", allow_negative_numbers = true)]
+    #[arg(long = "l2_w2", alias = "l2-w2", value_name = "l2_w2", allow_negative_numbers = true)]
     l2_w2: Option<f32>,
     /// Seed of the init, batches and samples.
     #[arg(long)]
@@ -131,7 +143,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value = "cpu")]
     pub(crate) backend: String,
     /// The GPU's WGSL kernel set: software | hardware (default: the adapter's)
-    #[arg(long, visible_alias = "gpu_kernels")]
+    #[arg(long, visible_alias = "gpu_kernels", alias = "gpu-kernels")]
     pub(crate) kernels: Option<KernelSet>,
     /// With --backend auto, time both backends even on a software adapter.
     #[arg(long)]
@@ -204,7 +216,7 @@ impl TrainArgs {
         let m = &self.model;
         [
             ("--preset", m.preset.is_some()),
-            ("--block_size", m.block_size.is_some()),
+            ("--block_size", m.block.block_size.is_some()),
             ("--n_embd", m.n_embd.is_some()),
             ("--n_hidden", m.n_hidden.is_some()),
             ("--direct", m.direct.is_some()),
@@ -248,7 +260,7 @@ pub(crate) fn load_model(path: &Path) -> Result<Checkpoint> {
 
 /// The word list a model was trained on, split as it was, checked against its vocabulary.
 pub(crate) fn model_data(ck: &Checkpoint, path: Option<&Path>) -> Result<Dataset> {
-    let split_seed = ck.train.as_ref().map_or(42, |t| t.split_seed);
+    let split_seed = ck.train.clone().unwrap_or_default().split_seed;
     let data = Dataset::new(&read_data(path)?, ck.params.cfg.block_size, split_seed)?;
     if data.vocab != ck.vocab {
         return Err(Error::Data(format!(

@@ -10,7 +10,8 @@ use makemore::backend::cpu::CpuBackend;
 use makemore::backend::gpu::GpuBackend;
 use makemore::backend::Backend;
 use makemore::config::{
-    BenchConfig, Init, Preset, Schedule, TrainConfig, BENCH_CONFIGS, BENCH_EVAL_EVERY, BENCH_TARGETS, BENCH_TTT_PRESET,
+    targets_reached, BenchConfig, DevPoint, Init, Preset, Schedule, TargetHit, TrainConfig, BENCH_CONFIGS,
+    BENCH_EVAL_EVERY, BENCH_TARGETS, BENCH_TTT_PRESET,
 };
 use makemore::data::Dataset;
 use makemore::model::ModelConfig;
@@ -53,8 +54,6 @@ pub struct BenchArgs {
     profile: bool,
 }
 
-/// The dev losses --time-to-target times, as the f32 the native loss is.
-const TARGETS: [f32; 2] = [BENCH_TARGETS[0] as f32, BENCH_TARGETS[1] as f32];
 /// Steps between the evaluations of --time-to-target.
 const EVAL_EVERY: u64 = BENCH_EVAL_EVERY;
 /// The configs of the speed table, from the library (the page and PyTorch read the same).
@@ -342,60 +341,30 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// When each target fell, how far the run got, and on what.
+/// When each target fell, judged by the library's rule from a path's dev trace,
+/// the last evaluation, and what ran it.
 struct Reached {
-    at: Vec<(f64, u64)>,
-    dev: f64,
-    step: u64,
-    seconds: f64,
+    targets: Vec<TargetHit>,
+    last: Option<DevPoint>,
     note: String,
 }
 
 impl Reached {
-    /// From a dev trace `{trace: [{step, seconds, dev}], torch, threads}`: the
-    /// first evaluation under each target, in order, and the last one.
-    fn from_trace(v: &serde_json::Value, note: String) -> Reached {
-        let trace: Vec<(u64, f64, f64)> = v["trace"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| {
-                        let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
-                        (e["step"].as_u64().unwrap_or(0), num("seconds"), num("dev"))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut at = Vec::new();
-        for &(step, seconds, dev) in &trace {
-            while at.len() < BENCH_TARGETS.len() && dev < BENCH_TARGETS[at.len()] {
-                at.push((seconds, step));
-            }
-        }
-        let (step, seconds, dev) = trace.last().copied().unwrap_or((0, 0.0, f64::NAN));
-        Reached { at, dev, step, seconds, note }
+    fn new(trace: &[DevPoint], note: String) -> Reached {
+        Reached { targets: targets_reached(trace).targets, last: trace.last().copied(), note }
     }
 
-    fn from_json(v: &serde_json::Value, note: String) -> Reached {
-        let at = v["reached"]
-            .as_array()
-            .map(|a| {
-                a.iter().map(|r| (r["seconds"].as_f64().unwrap_or(0.0), r["step"].as_u64().unwrap_or(0))).collect()
-            })
-            .unwrap_or_default();
-        Reached {
-            at,
-            dev: v["dev"].as_f64().unwrap_or(f64::NAN),
-            step: v["step"].as_u64().unwrap_or(0),
-            seconds: v["seconds"].as_f64().unwrap_or(0.0),
-            note,
-        }
+    /// From a path's JSON `{trace: [{step, seconds, dev}], …}`: PyTorch's and the browser's.
+    fn from_trace(v: &serde_json::Value, note: String) -> Result<Reached> {
+        let trace: Vec<DevPoint> = serde_json::from_value(v["trace"].clone())
+            .map_err(|e| Error::Data(format!("the time-to-target trace is not [{{step, seconds, dev}}]: {e}")))?;
+        Ok(Reached::new(&trace, note))
     }
 }
 
 /// bench/torch_bench.py's --time-to-target arguments: the preset's recipe in
 /// full, so the script holds no copy of it; it reports its dev trace and
-/// [`Reached::from_trace`] decides when each target fell.
+/// [`targets_reached`] decides when each target fell.
 fn torch_ttt_args(p: &Preset, limit: f64) -> Result<Vec<String>> {
     let floor = match p.train.lr_decay {
         Schedule::Cosine { floor } => floor,
@@ -424,17 +393,15 @@ fn torch_ttt_args(p: &Preset, limit: f64) -> Result<Vec<String>> {
 async fn native_ttt<B: Backend>(backend: B, cfg: TrainConfig, limit: f64, note: String) -> Result<Reached> {
     let mut t = Session::new(backend, TrainConfig { eval_every: EVAL_EVERY, ..cfg });
     let start = Instant::now();
-    let (mut at, mut dev) = (Vec::new(), f32::INFINITY);
-    while at.len() < TARGETS.len() && !t.done() && start.elapsed().as_secs_f64() < limit {
+    let mut trace = Vec::new();
+    while !targets_reached(&trace).done && !t.done() && start.elapsed().as_secs_f64() < limit {
         if !t.run_until_eval().await? {
             continue;
         }
-        dev = t.eval_point().await?.dev;
-        while at.len() < TARGETS.len() && dev < TARGETS[at.len()] {
-            at.push((start.elapsed().as_secs_f64(), t.step));
-        }
+        let dev = t.eval_point().await?.dev as f64;
+        trace.push(DevPoint { step: t.step, seconds: start.elapsed().as_secs_f64(), dev });
     }
-    Ok(Reached { at, dev: dev as f64, step: t.step, seconds: start.elapsed().as_secs_f64(), note })
+    Ok(Reached::new(&trace, note))
 }
 
 fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Reached> {
@@ -443,10 +410,7 @@ fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Re
         "pytorch-cpu" => {
             let owned = torch_ttt_args(&preset, args.limit)?;
             let v = torch_json(&args.python, file, &owned.iter().map(String::as_str).collect::<Vec<_>>())?;
-            Ok(Reached::from_trace(
-                &v,
-                format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]),
-            ))
+            Reached::from_trace(&v, format!("torch {}, {} threads", v["torch"].as_str().unwrap_or("?"), v["threads"]))
         }
         p if BROWSER_PATHS.contains(&p) => {
             let extra = ["--mode".to_string(), "ttt".into(), "--limit".into(), args.limit.to_string()];
@@ -455,7 +419,7 @@ fn ttt_path(path: &str, args: &BenchArgs, text: &[u8], file: &Path) -> Result<Re
             if let Some(e) = r["error"].as_str() {
                 return Err(Error::Data(format!("{p}: {e}")));
             }
-            Ok(Reached::from_json(r, browser_note(r)))
+            Reached::from_trace(r, browser_note(r))
         }
         p => {
             let data = Dataset::new(text, preset.block_size, preset.train.split_seed)?;
@@ -506,24 +470,19 @@ fn time_to_target(args: &BenchArgs, text: &[u8], file: &Path) -> Result<()> {
         p.train.steps,
         args.limit
     );
-    println!("| path | dev < {:.2} | dev < {:.2} | last dev (step, s) | notes |", TARGETS[0], TARGETS[1]);
+    println!("| path | dev < {:.2} | dev < {:.2} | last dev (step, s) | notes |", BENCH_TARGETS[0], BENCH_TARGETS[1]);
     println!("|---|---:|---:|---:|---|");
     for path in &args.paths {
         match ttt_path(path, args, text, file) {
             Ok(r) => {
                 let cell = |i: usize| {
-                    r.at.get(i)
-                        .map_or(format!("not in {:.0} s", args.limit), |(s, step)| format!("{s:.1} s ({step} steps)"))
+                    r.targets.get(i).and_then(|h| h.at).map_or(format!("not in {:.0} s", args.limit), |p| {
+                        format!("{:.1} s ({} steps)", p.seconds, p.step)
+                    })
                 };
-                println!(
-                    "| {path} | {} | {} | {:.4} ({}, {:.1} s) | {} |",
-                    cell(0),
-                    cell(1),
-                    r.dev,
-                    r.step,
-                    r.seconds,
-                    r.note
-                );
+                let last =
+                    r.last.map_or("no evaluation".into(), |p| format!("{:.4} ({}, {:.1} s)", p.dev, p.step, p.seconds));
+                println!("| {path} | {} | {} | {last} | {} |", cell(0), cell(1), r.note);
             }
             Err(e) => println!("| {path} | – | – | – | {e} |"),
         }
@@ -597,11 +556,15 @@ mod tests {
             {"step": 1500, "seconds": 3.0, "dev": 2.15},
             {"step": 2000, "seconds": 4.0, "dev": 2.129},
         ]});
-        let r = Reached::from_trace(&trace, String::new());
-        assert_eq!(r.at, [(2.0, 1000), (4.0, 2000)]);
-        assert_eq!((r.dev, r.step, r.seconds), (2.129, 2000, 4.0));
+        let r = Reached::from_trace(&trace, String::new()).unwrap();
+        let at: Vec<_> = r.targets.iter().map(|h| h.at.map(|p| (p.seconds, p.step))).collect();
+        assert_eq!(at, [Some((2.0, 1000)), Some((4.0, 2000))]);
+        assert_eq!(r.last, Some(DevPoint { step: 2000, seconds: 4.0, dev: 2.129 }));
         let exactly = serde_json::json!({"trace": [{"step": 500, "seconds": 1.0, "dev": 2.2}]});
-        assert!(Reached::from_trace(&exactly, String::new()).at.is_empty(), "2.2 is not under 2.20");
+        let r = Reached::from_trace(&exactly, String::new()).unwrap();
+        assert!(r.targets.iter().all(|h| h.at.is_none()), "2.2 is not under 2.20");
+        let old = serde_json::json!({"reached": [{"target": 2.2, "seconds": 1.0, "step": 500}]});
+        assert!(Reached::from_trace(&old, String::new()).is_err(), "a result without a trace is refused");
     }
 
     #[test]

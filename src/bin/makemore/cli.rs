@@ -22,7 +22,7 @@ use makemore::session::{Chunks, Session};
 use makemore::weights::{self, Checkpoint};
 use makemore::{Error, Result};
 
-use crate::args::{load_model, model_data, read_data, TrainArgs};
+use crate::args::{cli_preset, load_model, model_data, read_data, BlockFlag, TrainArgs};
 use crate::bench;
 use crate::diagnose;
 
@@ -45,18 +45,12 @@ enum Cmd {
     Split {
         #[arg(long)]
         data: Option<PathBuf>,
-        #[arg(
-            long = "block_size",
-            visible_alias = "block",
-            alias = "block-size",
-            value_name = "block_size",
-            allow_negative_numbers = true,
-            default_value_t = 3
-        )]
-        block_size: usize,
-        /// Seed of the word shuffle (the notebook's 42).
-        #[arg(long = "split_seed", visible_alias = "seed", alias = "split-seed", default_value_t = 42)]
-        split_seed: u64,
+        #[command(flatten)]
+        block: BlockFlag,
+        /// Seed of the word shuffle (default: the lecture preset's, the notebook's 42). --block_size's
+        /// default is the lecture preset's too.
+        #[arg(long = "split_seed", visible_alias = "seed", alias = "split-seed")]
+        split_seed: Option<u64>,
     },
     /// Generate words from a saved model.
     Sample {
@@ -360,7 +354,10 @@ fn inspect_cmd(model: &Path, words: &[String], data: Option<&Path>, json: bool) 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Train(args) => pollster::block_on(train_cmd(&args)),
-        Cmd::Split { data, block_size, split_seed } => {
+        Cmd::Split { data, block, split_seed } => {
+            let p = cli_preset()?;
+            let (block_size, split_seed) =
+                (block.block_size.unwrap_or(p.block_size), split_seed.unwrap_or(p.train.split_seed));
             let d = Dataset::new(&read_data(data.as_deref())?, block_size, split_seed)?;
             println!("train {} dev {} test {}", d.train.len(), d.dev.len(), d.test.len());
             Ok(())
@@ -397,6 +394,34 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The page's names for a setting (constants().settings: the CLI's short alias,
+    /// the kebab-case key and the key) are the names of its `train` flag, so the
+    /// table in src/web/constants.rs and the clap attributes cannot drift apart.
+    #[test]
+    fn every_setting_is_a_train_flag_by_each_of_its_page_names() {
+        let cli = Cli::command();
+        let train = cli.find_subcommand("train").unwrap();
+        let names = |arg: &clap::Arg| -> Vec<String> {
+            let mut all: Vec<String> = arg.get_long().into_iter().map(String::from).collect();
+            all.extend(arg.get_all_aliases().unwrap_or_default().into_iter().map(String::from));
+            all
+        };
+        for (key, setting) in makemore::web::constants::constants().settings {
+            let flag = train.get_arguments().find(|a| names(a).iter().any(|n| setting.attributes.contains(n)));
+            let flag = flag.unwrap_or_else(|| panic!("no train flag for {key}"));
+            let have = names(flag);
+            for name in &setting.attributes {
+                assert!(have.contains(name), "--{name} is not a name of the train flag for {key} ({have:?})");
+            }
         }
     }
 }
