@@ -108,11 +108,13 @@ describe('the element reads the settings Rust lists', () => {
         const configs = await page.evaluate((all) => Promise.all(all.map((attributes) => new Promise((resolve, reject) => {
             const el = document.createElement('makemore-trainer');
             for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, value);
-            el.addEventListener('ready', (event) => resolve(event.detail.config));
+            // Visible: no setting may take an attribute of every HTML element (hidden).
+            el.addEventListener('ready', (event) => resolve({ ...event.detail.config, visible: el.checkVisibility() }));
             el.addEventListener('error', (event) => reject(new Error(event.detail.message)));
             document.body.append(el);
         }))), elements);
         for (const [i, config] of configs.entries()) {
+            assert.ok(config.visible, `element ${i} is hidden by its attributes ${JSON.stringify(elements[i])}`);
             for (const [key, value] of Object.entries(want)) {
                 assert.equal(String(config[key]), String(value), `element ${i}: ${key} (attribute ${Object.keys(elements[i]).find((n) => settings[key].attributes.includes(n))})`);
             }

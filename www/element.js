@@ -17,10 +17,10 @@
 //   backend    auto | webgpu | cpu (default auto: the CPU without a GPU or with a software
 //              one, else the faster of the two on this model, measured once and remembered)
 //   kernels    auto | software | hardware: the GPU's kernel set (default: for the adapter)
-//   block, emb, hidden, direct, steps, batch, lr, lr-decay, optimizer, init, weight-decay,
+//   block, emb, n-hidden, direct, steps, batch, lr, lr-decay, optimizer, init, weight-decay,
 //   seed, split-seed, eval-every, …   every other setting over the preset, named by its
 //              config key (n_hidden, l2_w1), the key in kebab case (lr-decay) or the CLI's
-//              short alias (hidden); the wasm build's constants().settings lists each
+//              short alias (emb; not hidden, which would hide the element); the wasm build's constants().settings lists each
 //              setting's attributes and kind (src/web/constants.rs), and this file keeps no copy
 //   autostart  start training as soon as the model is built
 //   compact    a smaller chart and fewer samples

@@ -42,7 +42,9 @@ pub struct Setting {
     /// the shape, else a short word.
     pub short: &'static str,
     /// The `<makemore-trainer>` attributes that set it: the CLI's short alias where
-    /// there is one (`hidden`), the kebab-case key (`lr-decay`) and the key itself.
+    /// there is one (`emb`) and it is not an attribute every HTML element has
+    /// (`hidden` would hide the element), the kebab-case key (`lr-decay`) and the
+    /// key itself.
     pub attributes: Vec<String>,
 }
 
@@ -71,6 +73,12 @@ const SETTINGS: [(&str, Kind, &str, Option<&str>); 20] = [
     ("eval_every", Kind::Int, "eval_every", None),
 ];
 
+/// Attributes every HTML element has, with meanings of their own (the global
+/// attributes of the HTML standard that a setting's alias could spell): an element
+/// setting takes none of them.
+const HTML_GLOBAL_ATTRIBUTES: [&str; 12] =
+    ["hidden", "title", "id", "class", "style", "lang", "dir", "slot", "part", "inert", "popover", "translate"];
+
 /// The kernel sets a GPU can run; "auto" lets the adapter decide.
 const KERNEL_SETS: [KernelSet; 2] = [KernelSet::Software, KernelSet::Hardware];
 
@@ -96,6 +104,7 @@ fn settings() -> BTreeMap<&'static str, Setting> {
         .iter()
         .map(|&(key, kind, short, alias)| {
             let kebab = key.replace('_', "-");
+            let alias = alias.filter(|a| !HTML_GLOBAL_ATTRIBUTES.contains(a));
             let mut attributes: Vec<String> = alias.into_iter().map(String::from).collect();
             attributes.extend([kebab, key.to_string()]);
             attributes.dedup();
@@ -264,7 +273,9 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert_eq!(all["n_hidden"].attributes, ["hidden", "n-hidden", "n_hidden"]);
+        assert_eq!(all["n_hidden"].attributes, ["n-hidden", "n_hidden"]);
+        assert_eq!(all["n_embd"].attributes, ["emb", "n-embd", "n_embd"]);
+        assert!(!names.iter().any(|n| HTML_GLOBAL_ATTRIBUTES.contains(&n.as_str())), "{names:?}");
         assert_eq!(all["lr"].attributes, ["lr"]);
     }
 
