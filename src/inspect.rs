@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn top_k_is_a_stable_sorts_first_k() {
-        let probs = [0.1, 0.3, 0.1, 0.05, 0.3, 0.0, 0.15, 0.1];
+        let probs: [f64; 8] = [0.1, 0.3, 0.1, 0.05, 0.3, 0.0, 0.15, 0.1];
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         assert_eq!(top_k(&probs), order[..TOP_K]);
