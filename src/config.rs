@@ -165,9 +165,10 @@ impl std::str::FromStr for Schedule {
             if !(f.is_finite() && f > 0.0) {
                 return Err(bad("the factor must be a positive number"));
             }
-            points.push((at, f));
+            // In step order, equal steps as written: a stable sort without a sort's code in the wasm.
+            let i = points.partition_point(|p: &(u64, f32)| p.0 <= at);
+            points.insert(i, (at, f));
         }
-        points.sort_by_key(|p| p.0);
         Ok(Schedule::Steps(points))
     }
 }
@@ -465,6 +466,8 @@ mod tests {
             assert!(e.contains("lr_decay"), "{bad}: {e}");
         }
         assert_eq!("10:0.5,5:0.1".parse::<Schedule>().unwrap().to_string(), "5:0.1,10:0.5");
+        let s = "10:0.5, 5:0.1,10:0.25,0:0.9,5:0.2".parse::<Schedule>().unwrap();
+        assert_eq!(s.to_string(), "0:0.9,5:0.1,5:0.2,10:0.5,10:0.25");
     }
 
     #[test]

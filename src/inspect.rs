@@ -63,9 +63,7 @@ pub fn inspect(p: &Params, vocab: &Vocab, train_words: &[String], word: &str) ->
     let mut positions = Vec::with_capacity(ids.len() + 1);
     for ix in ids.into_iter().chain(std::iter::once(0)) {
         let probs = next_probs(p, &context, 1.0);
-        let mut order: Vec<usize> = (0..probs.len()).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-        let top = order.iter().take(TOP_K).map(|&i| Choice { ch: vocab.decode(i as u32).into(), prob: probs[i] });
+        let top = top_k(&probs).into_iter().map(|i| Choice { ch: vocab.decode(i as u32).into(), prob: probs[i] });
         positions.push(Position {
             context: context.iter().map(|&c| vocab.decode(c)).collect(),
             next: vocab.decode(ix).into(),
@@ -86,6 +84,20 @@ pub fn inspect(p: &Params, vocab: &Vocab, train_words: &[String], word: &str) ->
     })
 }
 
+/// The indices of the [`TOP_K`] largest of `probs`, largest first, ties in index
+/// order: a stable sort's first [`TOP_K`], without a sort's code in the wasm.
+fn top_k(probs: &[f64]) -> Vec<usize> {
+    let mut top: Vec<usize> = Vec::with_capacity(TOP_K + 1);
+    for (i, p) in probs.iter().enumerate() {
+        let at = top.partition_point(|&j| probs[j].total_cmp(p).is_ge());
+        if at < TOP_K {
+            top.insert(at, i);
+            top.truncate(TOP_K);
+        }
+    }
+    top
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +109,16 @@ mod tests {
         let vocab = Vocab::from_words(&["emma", "ava", "bob"]);
         let cfg = ModelConfig { vocab_size: vocab.len(), block_size: 3, n_embd: 4, n_hidden: 16, direct: true };
         (Params::init(&cfg, Init::Naive, 7).unwrap(), vocab)
+    }
+
+    #[test]
+    fn top_k_is_a_stable_sorts_first_k() {
+        let probs: [f64; 8] = [0.1, 0.3, 0.1, 0.05, 0.3, 0.0, 0.15, 0.1];
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        assert_eq!(top_k(&probs), order[..TOP_K]);
+        assert_eq!(top_k(&probs), [1, 4, 6, 0, 2]);
+        assert_eq!(top_k(&probs[..2]), [1, 0]);
     }
 
     #[test]

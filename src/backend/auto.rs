@@ -31,7 +31,7 @@ pub struct Rates {
 
 /// What the caller found out about the GPU before choosing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase", try_from = "FoundFields")]
 pub enum Found {
     /// No adapter (or no WebGPU at all).
     NoGpu,
@@ -43,6 +43,46 @@ pub enum Found {
     Measured { adapter: String, rates: Rates },
     /// The settings chose the backend; `adapter` names the GPU when it is the GPU.
     Chosen { backend: BackendKind, adapter: Option<String> },
+}
+
+/// [`Found`] as the page sends it, read field by field: serde's internally tagged
+/// enums buffer the whole object first, which cost the wasm about 20 KB here.
+#[derive(Deserialize)]
+struct FoundFields {
+    kind: FoundKind,
+    adapter: Option<String>,
+    rates: Option<Rates>,
+    backend: Option<BackendKind>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum FoundKind {
+    NoGpu,
+    Broken,
+    Software,
+    Measured,
+    Chosen,
+}
+
+impl TryFrom<FoundFields> for Found {
+    type Error = String;
+
+    fn try_from(f: FoundFields) -> Result<Self, String> {
+        let missing = |field: &str| format!("missing field `{field}`");
+        let adapter = || f.adapter.clone().ok_or_else(|| missing("adapter"));
+        Ok(match f.kind {
+            FoundKind::NoGpu => Found::NoGpu,
+            FoundKind::Broken => Found::Broken { adapter: adapter()? },
+            FoundKind::Software => Found::Software { adapter: adapter()? },
+            FoundKind::Measured => {
+                Found::Measured { adapter: adapter()?, rates: f.rates.ok_or_else(|| missing("rates"))? }
+            }
+            FoundKind::Chosen => {
+                Found::Chosen { backend: f.backend.ok_or_else(|| missing("backend"))?, adapter: f.adapter }
+            }
+        })
+    }
 }
 
 /// The backend `auto` trains on and why, in plain words.
@@ -109,11 +149,12 @@ pub fn decide(found: &Found, threads: usize, gpu: &str) -> Decision {
                 BackendKind::Gpu => {
                     format!("Your GPU ({adapter}) trained this model faster than {cpu}, so this trains on the GPU.")
                 }
-                BackendKind::Cpu => {
-                    format!("{cpu} trained this model faster than your GPU ({adapter}), so this trains on the CPU.")
-                }
+                BackendKind::Cpu => format!(
+                    "Your CPU ({}) trained this model faster than your GPU ({adapter}), so this trains on the CPU.",
+                    threads_phrase(threads)
+                ),
             };
-            (faster, capitalised(&summary), Some(line))
+            (faster, summary, Some(line))
         }
         Found::Chosen { backend: BackendKind::Gpu, adapter } => {
             let on = adapter.as_ref().map_or(String::new(), |a| format!(" ({a})"));
@@ -124,11 +165,6 @@ pub fn decide(found: &Found, threads: usize, gpu: &str) -> Decision {
         }
     };
     Decision { backend, summary, measured }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]
@@ -180,6 +216,13 @@ mod tests {
         assert_eq!(f, Found::Measured { adapter: "a".into(), rates: R(1.0, 2.0) });
         let f: Found = serde_json::from_str(r#"{"kind": "chosen", "backend": "cpu", "adapter": null}"#).unwrap();
         assert_eq!(f, Found::Chosen { backend: BackendKind::Cpu, adapter: None });
+        let f: Found = serde_json::from_str(r#"{"kind": "chosen", "backend": "gpu"}"#).unwrap();
+        assert_eq!(f, Found::Chosen { backend: BackendKind::Gpu, adapter: None });
+        assert_eq!(serde_json::from_str::<Found>(r#"{"kind": "noGpu"}"#).unwrap(), Found::NoGpu);
+        let e = serde_json::from_str::<Found>(r#"{"kind": "measured", "adapter": "a"}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `rates`"), "{e}");
+        let e = serde_json::from_str::<Found>(r#"{"kind": "fast"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `fast`"), "{e}");
         assert_eq!(grouped(1234567.4), "1,234,567");
         assert_eq!(grouped(999.6), "1,000");
     }

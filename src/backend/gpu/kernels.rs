@@ -7,12 +7,13 @@ use wgpu::{BindGroup, BindGroupLayout, BindingResource, Buffer, ComputePass, Com
 
 use super::plan::{Buf, MatSpec};
 use super::tuning::{Tuning, TILE_K};
+use super::wgsl::wgsl;
 
-const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+const COMMON: &str = wgsl!("common.wgsl");
 /// The optimizer update, shared by `optim.wgsl` and `params.wgsl`.
-const UPDATE: &str = include_str!("../../../shaders/update.wgsl");
+const UPDATE: &str = wgsl!("update.wgsl");
 /// Workgroup sums and the L2 term, shared by `loss.wgsl`, `rows.wgsl` and `params.wgsl`.
-const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
+const SUMS: &str = wgsl!("sums.wgsl");
 
 /// Bytes between two [`Step`]s in the step buffer (the dynamic-offset alignment).
 pub const STEP_STRIDE: u64 = 256;
@@ -358,8 +359,8 @@ impl Kernels {
         use Slot::*;
         let step_layout = bind_group_layout(device, "step", &[Uniform], true);
         let hw = hardware.then(|| {
-            let rows = format!("{SUMS}\n{}", include_str!("../../../shaders/rows.wgsl"));
-            let params = format!("{UPDATE}\n{SUMS}\n{}", include_str!("../../../shaders/params.wgsl"));
+            let rows = format!("{SUMS}\n{}", wgsl!("rows.wgsl"));
+            let params = format!("{UPDATE}\n{SUMS}\n{}", wgsl!("params.wgsl"));
             let p_slots = [Uniform, Uniform, Read, Write, Write, Write, Write, Write, Write, Write];
             let p = |entry| Kernel::new(device, &step_layout, ("params", params.as_str(), entry), &p_slots, &[]);
             let r_slots = [Uniform, Uniform, Read, Read, Read, Write, Write];
@@ -379,41 +380,31 @@ impl Kernels {
             Kernel::new(device, &step_layout, (name, src, entry), slots, &[])
         };
         let matmul = |epilogue: u32| {
-            let src = include_str!("../../../shaders/matmul.wgsl");
+            let src = wgsl!("matmul.wgsl");
             let slots = [Uniform, Read, Read, Read, Write];
             Kernel::new(device, &step_layout, ("matmul", src, "main"), &slots, &[("EPILOGUE", f64::from(epilogue))])
         };
-        let embed = include_str!("../../../shaders/embed.wgsl");
+        let embed = wgsl!("embed.wgsl");
         let embed_slots = [Uniform, Read, Read, Write];
-        let table = include_str!("../../../shaders/table.wgsl");
+        let table = wgsl!("table.wgsl");
         let table_slots = [Uniform, Uniform, Read, Read, Read, Write];
         Kernels {
-            batch: k(
-                "batch",
-                include_str!("../../../shaders/batch.wgsl"),
-                "main",
-                &[Uniform, Read, Read, Write, Write],
-            ),
+            batch: k("batch", wgsl!("batch.wgsl"), "main", &[Uniform, Read, Read, Write, Write]),
             embed_forward: k("embed_forward", embed, "forward", &embed_slots),
             embed_backward: k("embed_backward", embed, "backward", &embed_slots),
             table_forward: k("table_forward", table, "forward", &table_slots),
             table_backward: k("table_backward", table, "backward", &table_slots),
             matmul: [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(matmul),
-            reduce: k("reduce", include_str!("../../../shaders/reduce.wgsl"), "main", &[Uniform, Read, Write]),
-            xent: k("xent", include_str!("../../../shaders/xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
-            loss: k(
-                "loss",
-                &format!("{SUMS}\n{}", include_str!("../../../shaders/loss.wgsl")),
-                "main",
-                &[Uniform, Read, Read, Write, Write],
-            ),
+            reduce: k("reduce", wgsl!("reduce.wgsl"), "main", &[Uniform, Read, Write]),
+            xent: k("xent", wgsl!("xent.wgsl"), "main", &[Uniform, Read, Write, Write]),
+            loss: k("loss", &format!("{SUMS}\n{}", wgsl!("loss.wgsl")), "main", &[Uniform, Read, Read, Write, Write]),
             optim: k(
                 "optim",
-                &format!("{UPDATE}\n{}", include_str!("../../../shaders/optim.wgsl")),
+                &format!("{UPDATE}\n{}", wgsl!("optim.wgsl")),
                 "main",
                 &[Uniform, Read, Read, Write, Write, Write],
             ),
-            noop: k("noop", include_str!("../../../shaders/noop.wgsl"), "main", &[]),
+            noop: k("noop", wgsl!("noop.wgsl"), "main", &[]),
             step_layout,
             hw,
         }
@@ -423,11 +414,8 @@ impl Kernels {
 /// `matmul_tiled.wgsl` with `tuning`'s tile, one pipeline per epilogue.
 pub fn tiled_kernels(device: &Device, step_layout: &BindGroupLayout, tuning: &Tuning) -> [Kernel; 5] {
     use Slot::*;
-    let src = format!(
-        "const TILE: u32 = {}u;\nconst TILE_K: u32 = {TILE_K}u;\n{}",
-        tuning.tile,
-        include_str!("../../../shaders/matmul_tiled.wgsl")
-    );
+    let src =
+        format!("const TILE: u32 = {}u;\nconst TILE_K: u32 = {TILE_K}u;\n{}", tuning.tile, wgsl!("matmul_tiled.wgsl"));
     let slots = [Uniform, Write, Read, Read, Write];
     [EPI_NONE, EPI_BIAS, EPI_BIAS_TANH, EPI_TANH_GRAD, EPI_ACCUMULATE].map(|epilogue| {
         let constants = [("EPILOGUE", f64::from(epilogue))];

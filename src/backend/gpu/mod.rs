@@ -73,6 +73,7 @@ pub mod plan;
 mod profile;
 mod readback;
 pub mod tuning;
+mod wgsl;
 
 pub use buffers::live_buffers;
 use buffers::{Acts, Owned};
