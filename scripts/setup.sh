@@ -30,8 +30,16 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi
 
-rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
-    || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+# The pinned toolchain of rust-toolchain.toml, with its components and the wasm target.
+TOOLCHAIN=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+rustup toolchain list | grep -q "^$TOOLCHAIN-" \
+    || { log "rustup toolchain install $TOOLCHAIN"; rustup toolchain install "$TOOLCHAIN" --profile minimal; }
+for c in rustfmt clippy; do
+    rustup component list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q "^$c" \
+        || { log "rustup component add $c ($TOOLCHAIN)"; rustup component add "$c" --toolchain "$TOOLCHAIN"; }
+done
+rustup target list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
+    || { log "rustup target add wasm32-unknown-unknown ($TOOLCHAIN)"; rustup target add wasm32-unknown-unknown --toolchain "$TOOLCHAIN"; }
 
 # The threaded wasm build: a pinned nightly with the wasm target and rust-src (build-std).
 NIGHTLY=$(scripts/nightly.sh) || { log "rustup toolchain install $NIGHTLY"; rustup toolchain install "$NIGHTLY" --profile minimal; }
