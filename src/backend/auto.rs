@@ -46,7 +46,8 @@ pub enum Found {
 }
 
 /// [`Found`] as the page sends it, read field by field: serde's internally tagged
-/// enums buffer the whole object first, which cost the wasm about 20 KB here.
+/// enums buffer the whole object first, which cost the wasm about 30 KB here
+/// (docs/architecture.md, "What the wasm is made of").
 #[derive(Deserialize)]
 struct FoundFields {
     kind: FoundKind,

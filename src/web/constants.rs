@@ -113,6 +113,8 @@ fn settings() -> BTreeMap<&'static str, Setting> {
         .collect()
 }
 
+/// The range a numeric setting accepts, both ends included (`max: None`: no bound
+/// but the type's).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Range {
     pub min: f64,
@@ -241,17 +243,13 @@ mod tests {
     use crate::model::ModelConfig;
     use crate::web::config::parse;
 
-    fn parse_value(v: serde_json::Value) -> crate::Result<WebConfig> {
-        parse(v)
-    }
-
     #[test]
     fn every_settings_key_is_listed_with_a_kind_its_values_parse_as() {
         let all = settings();
         let full = serde_json::to_value(WebConfig::default().resolve().unwrap().to_web()).unwrap();
         let keys: Vec<&str> = full.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(all.keys().copied().collect::<Vec<_>>(), keys, "constants().settings lists WebConfig's keys");
-        let one = |key: &str, v: serde_json::Value| parse_value(serde_json::json!({ key: v }))?.resolve();
+        let one = |key: &str, v: serde_json::Value| parse(serde_json::json!({ key: v }))?.resolve();
         for (key, s) in &all {
             let (good, bad) = match s.kind {
                 Kind::Int => (vec![serde_json::json!(3)], serde_json::json!(2.5)),
