@@ -2,7 +2,7 @@
 # Installs what building, serving and testing need, skipping whatever is
 # already there: Debian packages (Chromium + driver for browser tests, Mesa's
 # lavapipe Vulkan driver for native GPU tests), the wasm target, a pinned
-# nightly for the threaded wasm build, wasm-pack, the wasm-bindgen CLI pinned
+# nightly for the wasm builds (build-std), wasm-pack, the wasm-bindgen CLI pinned
 # to Cargo.lock's version, and binaryen's wasm-opt from npm (scripts/package.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ done
 rustup target list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || { log "rustup target add wasm32-unknown-unknown ($TOOLCHAIN)"; rustup target add wasm32-unknown-unknown --toolchain "$TOOLCHAIN"; }
 
-# The threaded wasm build: a pinned nightly with the wasm target and rust-src (build-std).
+# The wasm builds: a pinned nightly with rust-src (they rebuild the standard library: build-std).
 NIGHTLY=$(scripts/nightly.sh) || { log "rustup toolchain install $NIGHTLY"; rustup toolchain install "$NIGHTLY" --profile minimal; }
 rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q rust-src \
     || { log "rustup component add rust-src ($NIGHTLY)"; rustup component add rust-src --toolchain "$NIGHTLY"; }

@@ -101,8 +101,9 @@ impl std::str::FromStr for Optimizer {
 }
 
 pub(crate) fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|e| Error::config(field, format!("{s:?} is not allowed ({e})")))
+    use serde::de::IntoDeserializer;
+    T::deserialize(s.into_deserializer())
+        .map_err(|e: serde::de::value::Error| Error::config(field, format!("{s:?} is not allowed ({e})")))
 }
 
 /// Learning-rate schedule, written as in the CLI's `--lr-decay`:

@@ -25,11 +25,21 @@ pub struct Vocab {
     chars: Vec<char>,
 }
 
+/// The distinct characters of `chars`, sorted: each inserted in order (the
+/// vocabulary is small), without a sort's code in the wasm.
+pub fn distinct_sorted(chars: impl Iterator<Item = char>) -> Vec<char> {
+    let mut out = Vec::new();
+    for c in chars {
+        if let Err(i) = out.binary_search(&c) {
+            out.insert(i, c);
+        }
+    }
+    out
+}
+
 impl Vocab {
     pub fn from_words<S: AsRef<str>>(words: &[S]) -> Self {
-        let mut chars: Vec<char> = words.iter().flat_map(|w| w.as_ref().chars()).collect();
-        chars.sort_unstable();
-        chars.dedup();
+        let mut chars = distinct_sorted(words.iter().flat_map(|w| w.as_ref().chars()));
         chars.insert(0, DOT);
         Vocab { chars }
     }

@@ -84,7 +84,17 @@ const KERNEL_SETS: [KernelSet; 2] = [KernelSet::Software, KernelSet::Hardware];
 
 /// A unit enum's words, as serde writes them (so as the settings object reads them).
 fn words<T: Serialize>(all: &[T]) -> Vec<String> {
-    all.iter().filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(String::from)).collect()
+    all.iter().filter_map(|v| Some(serde_json::to_string(v).ok()?.trim_matches('"').to_string())).collect()
+}
+
+/// A map of `pairs`, inserted one by one: `BTreeMap::from` and `collect` sort
+/// first, and each sort's code costs the wasm a few KB.
+pub(crate) fn keyed<K: Ord, V>(pairs: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
+    let mut map = BTreeMap::new();
+    for (k, v) in pairs {
+        map.insert(k, v);
+    }
+    map
 }
 
 /// The words a `choice` setting takes.
@@ -100,17 +110,14 @@ fn choices(key: &str) -> Vec<String> {
 }
 
 fn settings() -> BTreeMap<&'static str, Setting> {
-    SETTINGS
-        .iter()
-        .map(|&(key, kind, short, alias)| {
-            let kebab = key.replace('_', "-");
-            let alias = alias.filter(|a| !HTML_GLOBAL_ATTRIBUTES.contains(a));
-            let mut attributes: Vec<String> = alias.into_iter().map(String::from).collect();
-            attributes.extend([kebab, key.to_string()]);
-            attributes.dedup();
-            (key, Setting { kind, choices: choices(key), short, attributes })
-        })
-        .collect()
+    keyed(SETTINGS.iter().map(|&(key, kind, short, alias)| {
+        let kebab = key.replace('_', "-");
+        let alias = alias.filter(|a| !HTML_GLOBAL_ATTRIBUTES.contains(a));
+        let mut attributes: Vec<String> = alias.into_iter().map(String::from).collect();
+        attributes.extend([kebab, key.to_string()]);
+        attributes.dedup();
+        (key, Setting { kind, choices: choices(key), short, attributes })
+    }))
 }
 
 /// The range a numeric setting accepts, both ends included (`max: None`: no bound
@@ -158,7 +165,7 @@ fn range(min: f64, max: Option<f64>) -> Range {
 /// Every shared fact, built from the constants of [`crate::config`].
 pub fn constants() -> Constants {
     let n = |x: usize| Some(x as f64);
-    let limits = BTreeMap::from([
+    let limits = keyed([
         ("block_size", range(1.0, n(MAX_BLOCK))),
         ("n_embd", range(1.0, n(MAX_EMBD))),
         ("n_hidden", range(1.0, n(MAX_HIDDEN))),
@@ -209,7 +216,7 @@ pub fn constants() -> Constants {
         max_params: MAX_PARAMS,
         max_vocab: MAX_VOCAB,
         bench: Bench {
-            configs: BENCH_CONFIGS.iter().map(|c| (c.name, speed(c))).collect(),
+            configs: keyed(BENCH_CONFIGS.iter().map(|c| (c.name, speed(c)))),
             ttt_preset: BENCH_TTT_PRESET,
             targets: BENCH_TARGETS.to_vec(),
             eval_every: BENCH_EVAL_EVERY,

@@ -76,7 +76,7 @@ fn check_memory(text: &[u8], settings: &Resolved, cpu: bool) -> crate::Result<()
         return Ok(());
     }
     let Ok(s) = std::str::from_utf8(text) else { return Ok(()) };
-    let vocab_size = s.chars().collect::<std::collections::BTreeSet<char>>().len() + 1;
+    let vocab_size = crate::data::distinct_sorted(s.chars()).len() + 1;
     let model = crate::model::ModelConfig { vocab_size, ..settings.model.clone() };
     let threads = crate::backend::cpu::threads() as u64;
     memory::check_page(text.len() as u64, &model, &settings.train, cpu, threads, memory::limit())
@@ -438,8 +438,9 @@ impl Trainer {
 /// Every preset with all its settings, keyed by name.
 #[wasm_bindgen(js_name = presetConfigs)]
 pub fn preset_configs() -> Result<JsValue, JsError> {
-    let all: std::collections::BTreeMap<String, WebConfig> =
-        crate::web::config::presets()?.into_iter().map(|c| (c.preset.clone().unwrap_or_default(), c)).collect();
+    let all = crate::web::constants::keyed(
+        crate::web::config::presets()?.into_iter().map(|c| (c.preset.clone().unwrap_or_default(), c)),
+    );
     to_js(&all)
 }
 

@@ -236,6 +236,9 @@ pub struct Kernel {
 
 impl Kernel {
     /// The pipeline for `entry` of `src`, with its pipeline-overridable `constants`.
+    /// Never inlined: each of the ~25 calls would carry its own copy of wgpu's
+    /// descriptor code (about 1 KB of wasm each).
+    #[inline(never)]
     fn new(
         device: &Device,
         step_layout: &BindGroupLayout,
@@ -267,6 +270,7 @@ impl Kernel {
     }
 
     /// A bind group with `resources` at bindings 0, 1, ...
+    #[inline(never)]
     pub fn bind(&self, device: &Device, resources: &[BindingResource<'_>]) -> BindGroup {
         let entries: Vec<wgpu::BindGroupEntry> = resources
             .iter()
@@ -290,12 +294,14 @@ pub fn step_bind(device: &Device, step_layout: &BindGroupLayout, steps: &Buffer)
 pub static BIND_GROUPS_MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Every bind group of the backend is made here.
+#[inline(never)]
 fn bind_group(device: &Device, desc: &wgpu::BindGroupDescriptor<'_>) -> BindGroup {
     #[cfg(feature = "test-hooks")]
     BIND_GROUPS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     device.create_bind_group(desc)
 }
 
+#[inline(never)]
 pub fn bind_group_layout(device: &Device, label: &str, slots: &[Slot], dynamic: bool) -> BindGroupLayout {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
         .iter()
