@@ -84,13 +84,14 @@ impl<'a> File<'a> {
         let header: Header = serde_json::from_str(text).map_err(|e| format!("the header is not valid: {e}"))?;
         let data = &bytes[start..];
         let mut filled = 0u64;
-        let mut names = HashSet::new();
+        // Of Strings, the set the wasm already has for the words (one of &strs was 2 KB more).
+        let mut names: HashSet<String> = HashSet::new();
         for (name, e) in &header.tensors {
             let [begin, end] = e.data_offsets;
             if begin > end || end > data.len() {
                 return Err(format!("tensor {name}'s offsets {begin}..{end} lie outside the data"));
             }
-            if !names.insert(name.as_str()) {
+            if !names.insert(name.clone()) {
                 return Err(format!("tensor {name} is named twice"));
             }
             let elements = e.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
