@@ -139,6 +139,39 @@ describe('the page', () => {
         await linked.close();
     });
 
+    test('a link with values the page cannot take says which, and still trains', async () => {
+        const linked = await browser.newPage();
+        await linked.goto(`${server.url}?preset=e01&n_embd=8&n_hidden=32&steps=30&eval_every=0&backend=gpu&batch_size=lots`);
+        await linked.locator('#start:not([disabled])').waitFor();
+        const note = await linked.textContent('#link-note');
+        assert.match(note, /backend=gpu is not a value this page takes, so it uses auto\./);
+        assert.match(note, /batch_size=lots is not a value this page takes, so it uses 256\./);
+        assert.equal(await linked.inputValue('select[name="backend"]'), 'auto');
+        await linked.click('#start');
+        await linked.locator('#final-table:not([hidden])').waitFor({ timeout: TRAIN_MS });
+        await linked.close();
+    });
+
+    test('a link with a value the trainer refuses shows why at the top of the settings', async () => {
+        const linked = await browser.newPage();
+        await linked.goto(`${server.url}?preset=e01&n_hidden=-5&backend=cpu`);
+        const error = linked.locator('#settings-error:not([hidden])');
+        await error.waitFor();
+        const text = await error.textContent();
+        assert.match(text, /^config `n_hidden`: invalid type/);
+        assert.equal(await linked.isDisabled('#start'), true);
+        // Above the form, where it is seen without scrolling.
+        assert.ok(await linked.evaluate(() => Boolean(
+            document.getElementById('settings-error').compareDocumentPosition(document.getElementById('settings')) & Node.DOCUMENT_POSITION_FOLLOWING,
+        )));
+        await linked.fill('input[name="n_hidden"]', '32');
+        await linked.dispatchEvent('input[name="n_hidden"]', 'change');
+        await linked.click('#reset');
+        await linked.locator('#start:not([disabled])').waitFor();
+        assert.equal(await linked.isHidden('#settings-error'), true);
+        await linked.close();
+    });
+
     test('reports a trainer that fails and restarts it', async () => {
         const crashing = await browser.newPage();
         await crashing.route('**/worker.js', (route) => route.abort());

@@ -147,7 +147,11 @@ async function tryData(file) {
 const handlers = {
     ready({ presets: all }) {
         presets = all;
-        fillFromUrl(form, presets);
+        const refused = fillFromUrl(form, presets);
+        $('link-note').textContent = refused
+            .map(({ key, value, kept }) => `This link's ${key}=${value} is not a value this page takes, so it uses ${kept}.`)
+            .join(' ');
+        $('link-note').hidden = refused.length === 0;
         saveToUrl(form, presets);
         if (text) create(text, 'settings', applied ?? readForm(form));
         else loadBundled();
@@ -288,6 +292,8 @@ const handlers = {
         if (about === 'startup') onCrash(message);
         else if (!['inspect', 'samples', 'sweep', 'lr-find', 'e02', 'estimate', 'resume'].includes(about)) showError(where ?? 'run-error', message);
         if (about === 'data') pendingData = null;
+        // Settings the trainer refused: Reset tries again once they are fixed.
+        if (about === 'settings') $('reset').disabled = false;
     },
 };
 
@@ -328,6 +334,7 @@ $('restart').addEventListener('click', () => {
 });
 
 form.addEventListener('change', (event) => {
+    $('link-note').hidden = true;
     if (event.target.name === 'preset') {
         fillForm(form, { ...presets[event.target.value], backend: form.elements.backend.value, gpu_kernels: form.elements.gpu_kernels.value });
     }

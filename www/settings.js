@@ -40,14 +40,31 @@ export function fillForm(form, config) {
     }
 }
 
-/** Fills the form from the URL's query: the preset first, then each field given. */
+/** Whether the control can hold `value`: a menu only its own choices, a number field only numbers. */
+function takes(el, value) {
+    if (el.tagName === 'SELECT') return [...el.options].some((option) => option.value === value);
+    if (el.type === 'number') return Number.isFinite(value);
+    return true;
+}
+
+/**
+ * Fills the form from the URL's query: the preset first, then each field given.
+ * Returns the values it could not take (a choice the menu does not offer, a
+ * number field's text that is no number), as `{key, value, kept}`: each control
+ * keeps the value it had (`kept`), so the page still trains.
+ */
 export function fillFromUrl(form, presets, search = location.search) {
     const params = new URLSearchParams(search);
     const preset = presets[params.get('preset')] ? params.get('preset') : form.elements.preset.value;
     fillForm(form, { ...presets[preset], backend: form.elements.backend.value });
+    const refused = [];
     for (const el of controls(form)) {
-        if (params.has(el.name)) write(el, parse(el, params.get(el.name)));
+        if (!params.has(el.name)) continue;
+        const value = parse(el, params.get(el.name));
+        if (takes(el, value)) write(el, value);
+        else refused.push({ key: el.name, value: params.get(el.name), kept: String(read(el) ?? '') });
     }
+    return refused;
 }
 
 /** Writes the form to the URL as the preset and the fields that differ from it. */

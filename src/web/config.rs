@@ -109,9 +109,11 @@ where
         let path = e.path().to_string();
         let field = if path == "." { "config" } else { path.as_str() };
         let message = e.into_inner().to_string();
+        // serde-wasm-bindgen's errors are JS Errors, whose text starts "Error: ".
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
         // A schedule's own parse error already names its field.
         let own = format!("config `{field}`: ");
-        Error::config(field, message.strip_prefix(&own).unwrap_or(&message))
+        Error::config(field, message.strip_prefix(&own).unwrap_or(message))
     })
 }
 
