@@ -92,7 +92,7 @@ async fn webgpu(data: &Dataset, params: Params, cfg: &TrainConfig, kernels: Opti
 /// with the CPU on `threads` threads: `{backend: "cpu" | "gpu", summary, measured}`.
 #[wasm_bindgen(js_name = chooseBackend)]
 pub fn choose_backend(found: JsValue, threads: usize) -> std::result::Result<JsValue, JsError> {
-    let found: Found = serde_wasm_bindgen::from_value(found).map_err(|e| Error::config("found", e.to_string()))?;
+    let found: Found = crate::web::from_js(found, "found")?;
     to_js(&auto::decide(&found, threads, "WebGPU"))
 }
 

@@ -108,13 +108,21 @@ where
     serde_path_to_error::deserialize(source).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "config" } else { path.as_str() };
-        let message = e.into_inner().to_string();
-        // serde-wasm-bindgen's errors are JS Errors, whose text starts "Error: ".
-        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        let message = error_text(e.into_inner());
         // A schedule's own parse error already names its field.
         let own = format!("config `{field}`: ");
-        Error::config(field, message.strip_prefix(&own).unwrap_or(message))
+        Error::config(field, message.strip_prefix(&own).unwrap_or(&message))
     })
+}
+
+/// A deserializer's error as a message: serde-wasm-bindgen's errors are JS
+/// Errors, whose text starts "Error: ", which this leaves out.
+pub(crate) fn error_text(e: impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    match text.strip_prefix("Error: ") {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
 }
 
 /// `TrainConfig::validate` names L2 fields `l2.c`; here they are `l2_c`.
@@ -217,6 +225,16 @@ mod tests {
 
     fn parse_json(s: &str) -> Result<WebConfig> {
         parse(&mut serde_json::Deserializer::from_str(s))
+    }
+
+    #[test]
+    fn error_text_leaves_out_a_js_errors_prefix_only() {
+        assert_eq!(
+            error_text("Error: invalid type: string \"a\", expected usize"),
+            "invalid type: string \"a\", expected usize"
+        );
+        assert_eq!(error_text("unknown variant `gpu`"), "unknown variant `gpu`");
+        assert_eq!(error_text("config `x`: Error: y"), "config `x`: Error: y");
     }
 
     fn field_of(r: Result<impl std::fmt::Debug>) -> String {

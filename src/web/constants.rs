@@ -238,8 +238,10 @@ pub fn constants_js() -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen
 pub fn bench_reached_js(
     trace: wasm_bindgen::JsValue,
 ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsError> {
-    let trace: Vec<crate::config::DevPoint> = serde_wasm_bindgen::from_value(trace)
-        .map_err(|e| wasm_bindgen::JsError::new(&format!("a time-to-target trace is [{{step, seconds, dev}}]: {e}")))?;
+    let trace: Vec<crate::config::DevPoint> = serde_wasm_bindgen::from_value(trace).map_err(|e| {
+        let e = crate::web::config::error_text(e);
+        wasm_bindgen::JsError::new(&format!("a time-to-target trace is [{{step, seconds, dev}}]: {e}"))
+    })?;
     crate::web::to_js(&crate::config::targets_reached(&trace))
 }
 

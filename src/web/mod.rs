@@ -22,6 +22,11 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, wasm_b
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| wasm_bindgen::JsError::new(&e.to_string()))
 }
+/// A JS value read as `T` (plain objects and arrays); an error names `what`.
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
+fn from_js<T: serde::de::DeserializeOwned>(value: wasm_bindgen::JsValue, what: &str) -> crate::Result<T> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| crate::Error::config(what, config::error_text(e)))
+}
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 mod trainer;
 

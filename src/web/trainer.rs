@@ -33,7 +33,7 @@ fn read_options<T: Default + serde::de::DeserializeOwned>(value: JsValue, what: 
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
     }
-    serde_wasm_bindgen::from_value(value).map_err(|e| Error::config(what, e.to_string()))
+    crate::web::from_js(value, what)
 }
 
 /// Reads the settings object key by key, so that unknown keys are seen (reading
